@@ -1,0 +1,40 @@
+"""Fixtures shared by every test layer."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import psycopg2
+import pytest
+from support.postgres import start_postgres_container, stop_postgres_container
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url():
+    """Admin URL of a real Postgres server: $TEST_POSTGRES_URL, or a container started for this run."""
+    if os.environ.get("TEST_POSTGRES_URL"):
+        yield os.environ["TEST_POSTGRES_URL"]
+        return
+    name, url = start_postgres_container()
+    try:
+        yield url
+    finally:
+        stop_postgres_container(name)
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url):
+    """URL of a fresh, empty database on the test server (dropped afterwards)."""
+    db = f"t_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(postgres_server_url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{db}"')
+    base, _ = postgres_server_url.rsplit("/", 1)
+    try:
+        yield f"{base}/{db}"
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        admin.close()
