@@ -22,11 +22,8 @@ except ImportError:  # Airflow 2
     from airflow.decorators import dag, task, task_group
 
 from taxi_ingest import gcp
+from taxi_ingest.sources import DEFAULT_URL_TEMPLATE, TAXI_TYPES
 
-TAXI_TYPES = ("yellow", "green", "fhv")
-DEFAULT_URL_TEMPLATE = (
-    "https://d37ci6vzurychx.cloudfront.net/trip-data/{taxi}_tripdata_{year}-{month}.parquet"
-)
 # Rendered when the task runs, so the Variable is read then, not at parse time.
 URL_TEMPLATE = "{{ var.value.get('TAXI_URL_TEMPLATE', '" + DEFAULT_URL_TEMPLATE + "') }}"
 MONTH = "{{ logical_date.strftime('%Y-%m') }}"

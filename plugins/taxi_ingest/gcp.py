@@ -20,16 +20,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 from pathlib import Path
 
-try:
-    from taxi_ingest.errors import IngestError
-except ImportError:  # pragma: no cover - until taxi_ingest.errors lands
-
-    class IngestError(Exception):
-        """Base error of the taxi ingestion package."""
-
+from taxi_ingest.errors import IngestError
 
 log = logging.getLogger(__name__)
 
@@ -42,15 +35,6 @@ DEFAULT_DATA_DIR = "/opt/airflow/data"
 DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024
 MAX_KEY_BYTES = 1024 * 1024
 
-# Pickup timestamp column of each taxi type, for the partitioned table.
-PICKUP_COLUMNS = {
-    "yellow": "tpep_pickup_datetime",
-    "green": "lpep_pickup_datetime",
-    "fhv": "pickup_datetime",
-}
-
-_TAXI_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-_MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _SOURCE_SUFFIXES = (".csv.gz", ".csv", ".parquet", ".gz")
 _SERVICE_ACCOUNT_FIELDS = ("client_email", "private_key", "token_uri")
 _KNOWN_CREDENTIAL_TYPES = (
@@ -169,17 +153,16 @@ def check_gcp_setup() -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def _split_month(month: str) -> tuple[str, str]:
-    m = _MONTH_RE.match(month or "")
-    if not m:
-        raise IngestError(f"month must look like YYYY-MM, got {month!r}")
-    return m.group(1), m.group(2)
+def _year(month: str) -> str:
+    from taxi_ingest.sources import parse_month
+
+    return f"{parse_month(month).year:04d}"
 
 
 def _check_taxi(taxi: str) -> str:
-    if not _TAXI_RE.match(taxi or ""):
-        raise IngestError(f"invalid taxi type {taxi!r}")
-    return taxi
+    from taxi_ingest.sources import check_taxi
+
+    return check_taxi(taxi)
 
 
 def _stem(filename: str) -> str:
@@ -192,7 +175,7 @@ def _stem(filename: str) -> str:
 
 def object_name(taxi: str, month: str, filename: str) -> str:
     """``raw/<taxi>/<year>/<file stem>.parquet`` (``yellow_tripdata_2021-01.csv.gz`` -> ``...01.parquet``)."""
-    year, _ = _split_month(month)
+    year = _year(month)
     stem = _stem(filename)
     if not stem or stem.startswith("."):
         raise IngestError(f"cannot derive an object name from {filename!r}")
@@ -310,9 +293,9 @@ def ensure_partitioned_table(
     location: str | None = None,
 ) -> str:
     """(Re)build a native table partitioned by pickup date from the external table. Idempotent."""
-    pickup = pickup_column or PICKUP_COLUMNS.get(taxi)
-    if not pickup:
-        raise IngestError(f"no pickup column known for taxi type {taxi!r}")
+    from taxi_ingest.schemas import schema_for
+
+    pickup = pickup_column or schema_for(_check_taxi(taxi)).pickup
     target = f"{project}.{dataset}.{partitioned_table_id(taxi)}"
     source = f"{project}.{dataset}.{external_table_id(taxi)}"
     sql = f"CREATE OR REPLACE TABLE `{target}`\nPARTITION BY DATE(`{pickup}`)\nAS SELECT * FROM `{source}`"
@@ -344,14 +327,9 @@ def _skip(reason: str):
 
 
 def source_url(taxi: str, month: str, url_template: str) -> str:
-    year, mm = _split_month(month)
-    try:
-        return url_template.format(taxi=_check_taxi(taxi), year=year, month=mm)
-    except (KeyError, IndexError, ValueError) as exc:
-        raise GcpConfigError(
-            f"TAXI_URL_TEMPLATE {url_template!r} is invalid ({exc!r}); "
-            "it may only use the fields {taxi}, {year} and {month}"
-        ) from None
+    from taxi_ingest.sources import render_url
+
+    return render_url(url_template, taxi, month)
 
 
 def download_month(taxi: str, month: str, url_template: str, data_dir: str | None = None) -> str:
