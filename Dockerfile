@@ -1,0 +1,28 @@
+# airflow-lite image: the official Airflow image plus requirements.txt and our start-up script.
+# Multi-arch: no architecture-specific downloads, no gcloud SDK (the provider's Python clients
+# talk to GCP). Keys, logs and data are mounted at run time and never copied in (.dockerignore).
+ARG AIRFLOW_VERSION=2.11.2
+ARG PYTHON_VERSION=3.11
+FROM apache/airflow:${AIRFLOW_VERSION}-python${PYTHON_VERSION}
+
+ARG AIRFLOW_VERSION
+
+# As the airflow user (pip refuses root in this image). Naming apache-airflow and using the
+# image's own constraints keeps pip from moving Airflow or anything else the image pins.
+USER airflow
+COPY --chown=airflow:0 requirements.txt /opt/airflow/requirements.txt
+RUN pip install --no-cache-dir \
+        --constraint /home/airflow/constraints.txt \
+        "apache-airflow==${AIRFLOW_VERSION}" \
+        -r /opt/airflow/requirements.txt
+
+COPY --chown=airflow:0 scripts/ /opt/airflow/scripts/
+
+# Per-installation keys live in a named volume mounted here; a new volume copies this
+# directory's owner and mode, so any AIRFLOW_UID in group 0 can write it and nobody else can.
+RUN mkdir -p /opt/airflow/secrets && chmod 0770 /opt/airflow/secrets
+
+# dumb-init stays PID 1 and the official /entrypoint stays in the chain: scripts/entrypoint.sh
+# does our start-up work and then execs it.
+ENTRYPOINT ["/usr/bin/dumb-init", "--", "/opt/airflow/scripts/entrypoint.sh"]
+CMD []

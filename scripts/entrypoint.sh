@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# airflow-lite start-up, run by dumb-init in every Airflow container before the official
+# /entrypoint (which stays in the chain: it sets up arbitrary uids, runs the command, etc.).
+#
+#   entrypoint.sh init          one-shot (the airflow-init service, started as root):
+#                               make the mounted folders writable for AIRFLOW_UID, create the
+#                               per-installation Fernet and webserver secret keys once, then,
+#                               as AIRFLOW_UID, wait for the database, migrate it
+#                               (`airflow db migrate`) and create the admin user from .env.
+#   entrypoint.sh <anything>    wait for the database, then hand over to /entrypoint, so
+#                               `webserver`, `scheduler`, `airflow db upgrade`, `bash` ... work
+#                               as with the official image.
+set -euo pipefail
+
+SECRETS_DIR="${AIRFLOW_LITE_SECRETS_DIR:-/opt/airflow/secrets}"
+DB_WAIT_SECONDS="${AIRFLOW_LITE_DB_WAIT_SECONDS:-60}"
+
+log() { printf 'airflow-lite: %s\n' "$*" >&2; }
+
+# pg_isready answers in milliseconds; the official check (`airflow db check`) costs a full
+# Airflow CLI start (3-5 s) in every container, so the compose file turns that one off.
+wait_for_database() {
+    local url="${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:-}"
+    if [[ "${url}" != postgres* ]]; then
+        log "metadata database is not Postgres (${url%%:*}): not waiting for it"
+        return 0
+    fi
+    url="postgresql://${url#*://}"   # libpq does not know SQLAlchemy's "+psycopg2" driver suffix
+    local deadline=$((SECONDS + DB_WAIT_SECONDS))
+    until pg_isready --quiet --timeout=2 --dbname="${url}"; do
+        if ((SECONDS >= deadline)); then
+            log "ERROR: the metadata database did not answer within ${DB_WAIT_SECONDS} s" \
+                "(is the postgres service running? docker compose ps)"
+            exit 1
+        fi
+        sleep 1
+    done
+}
+
+# Folders bind-mounted from the host belong to whoever cloned the repo (or to root, when
+# docker created them): hand them to AIRFLOW_UID, group 0, so task logs and downloads can be
+# written whatever uid the host uses. Only what is not already right is touched.
+prepare_mounted_dirs() {
+    local dir
+    for dir in /opt/airflow/logs /opt/airflow/data "${SECRETS_DIR}"; do
+        mkdir -p "${dir}"
+        find "${dir}" \( ! -user "${AIRFLOW_UID}" -o ! -group 0 \) -exec chown "${AIRFLOW_UID}:0" {} +
+        find "${dir}" -type d ! -perm -g+rwx -exec chmod g+rwx {} +
+    done
+}
+
+# Generated once per installation into the named volume; every component reads them through
+# AIRFLOW__CORE__FERNET_KEY_CMD / AIRFLOW__WEBSERVER__SECRET_KEY_CMD, so they are the same
+# everywhere, survive restarts and `down`/`up`, and are never in git or the image.
+ensure_secret() {
+    local name="$1" file="${SECRETS_DIR}/$1"
+    [[ -s "${file}" ]] && return 0
+    # 32 random bytes, url-safe base64: the format of a Fernet key, and a strong secret_key.
+    head -c 32 /dev/urandom | base64 | tr '+/' '-_' >"${file}.tmp"
+    chown "${AIRFLOW_UID}:0" "${file}.tmp"
+    chmod 0440 "${file}.tmp"
+    mv "${file}.tmp" "${file}"
+    log "generated ${name} (kept in the airflow-secrets volume)"
+}
+
+run_init() {
+    if [[ $(id -u) != 0 ]]; then
+        log "ERROR: 'init' must start as root (user: \"0:0\") to fix the mounted folders' owner"
+        exit 1
+    fi
+    : "${AIRFLOW_UID:?AIRFLOW_UID is not set (see .env)}"
+    : "${_AIRFLOW_WWW_USER_USERNAME:?set _AIRFLOW_WWW_USER_USERNAME (AIRFLOW_ADMIN_USER in .env)}"
+    : "${_AIRFLOW_WWW_USER_PASSWORD:?set _AIRFLOW_WWW_USER_PASSWORD (AIRFLOW_ADMIN_PASSWORD in .env)}"
+    prepare_mounted_dirs
+    ensure_secret fernet_key
+    ensure_secret secret_key
+    wait_for_database
+    # Run through the official /entrypoint, as AIRFLOW_UID so nothing Airflow writes under logs/
+    # belongs to root. Not via its _AIRFLOW_DB_MIGRATE switch: that one ignores a failed
+    # migration, and a half-migrated database must stop the stack here, not later.
+    # `users create` is idempotent: a repeat says "already exist" and succeeds.
+    exec gosu "${AIRFLOW_UID}:0" /entrypoint bash -c '
+        set -e
+        airflow db migrate
+        airflow users create --role Admin \
+            --username "${_AIRFLOW_WWW_USER_USERNAME}" --password "${_AIRFLOW_WWW_USER_PASSWORD}" \
+            --firstname Airflow --lastname Admin --email "${_AIRFLOW_WWW_USER_EMAIL:-admin@example.com}"
+        echo "airflow-lite: database migrated; admin user \"${_AIRFLOW_WWW_USER_USERNAME}\" ready"'
+}
+
+if [[ "${1:-}" == "init" ]]; then
+    run_init
+fi
+wait_for_database
+exec /entrypoint "$@"
