@@ -30,8 +30,9 @@ DEFAULT_CONN_ID = "google_cloud_default"
 DEFAULT_KEY_FILE = "google_credentials.json"
 CONTAINER_KEY_DIR = "/opt/airflow/google"
 DEFAULT_DATA_DIR = "/opt/airflow/data"
-# Resumable upload in 8 MiB chunks (must be a multiple of 256 KiB): a month of yellow trips is
-# tens of MiB, so a dropped connection costs one chunk, not the whole file.
+# Files over 8 MiB go up as a resumable upload in chunks of this size (a multiple of 256 KiB), so a
+# dropped connection costs one chunk, not the whole month; google-cloud-storage sends smaller files
+# in one multipart request whatever the chunk size.
 DEFAULT_CHUNK_SIZE = 8 * 1024 * 1024
 MAX_KEY_BYTES = 1024 * 1024
 
@@ -205,7 +206,10 @@ def upload_to_gcs(
         filename=str(local_path),
         mime_type="application/vnd.apache.parquet",
         chunk_size=chunk_size,
-        num_max_attempts=3,
+        # Not more: in provider 22.8.0 GCSHook.upload's retry loop has no `break` after a success,
+        # so num_max_attempts=3 uploads every file three times. Failed uploads are retried by the
+        # task's retries instead (a rerun replaces the object).
+        num_max_attempts=1,
     )
     uri = f"gs://{bucket}/{object_name}"
     log.info("Uploaded %s (%d bytes) to %s", local_path, local_path.stat().st_size, uri)
