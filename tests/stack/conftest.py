@@ -1,0 +1,49 @@
+"""The whole compose stack, started once per test session from a private copy of the repo."""
+
+from __future__ import annotations
+
+import pytest
+from support.stack import Stack
+
+# Destructive lifecycle tests (restart, down/up, stop) run after everything else that shares the stack.
+LAST = "lifecycle"
+
+TEST_URL_TEMPLATE = "http://taxi-files:8000/{taxi}/{taxi}_tripdata_{year}-{month}.csv.gz"
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: item.get_closest_marker(LAST) is not None)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", f"{LAST}: restarts or stops the shared stack; runs last")
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, figures, artifacts_dir):
+    s = Stack(tmp_path_factory.mktemp("stack"), override_files=("tests/stack/docker-compose.test.yaml",),
+              env={"TAXI_URL_TEMPLATE": TEST_URL_TEMPLATE})
+    (s.dir / "test-files").mkdir()
+    s.build()
+    s.up_seconds = s.up()
+    figures.append(f"stack ({' '.join(s.compose_cmd)}): up -d to all healthy {s.up_seconds:.1f} s")
+    try:
+        yield s
+    finally:
+        (artifacts_dir / "stack.log").write_text(s.logs())
+        s.down()
+
+
+@pytest.fixture(scope="session")
+def example_run(stack, figures):
+    """One successful run of the course's example DAG: (run id, seconds from trigger to success)."""
+    import time
+
+    stack.wait_for_dag("LocalIngestionDagv2")
+    t0 = time.monotonic()
+    run_id = stack.trigger("LocalIngestionDagv2")
+    state = stack.wait_for_run("LocalIngestionDagv2", run_id, timeout=120)
+    seconds = time.monotonic() - t0
+    assert state == "success", stack.logs("scheduler")[-5000:]
+    figures.append(f"LocalIngestionDagv2: trigger to success {seconds:.1f} s (first run)")
+    return run_id

@@ -1,0 +1,96 @@
+"""The lite stack end to end: built and started by docker compose from the project's own files."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import requests
+
+EXAMPLE = "LocalIngestionDagv2"
+
+NEW_DAG = '''
+from datetime import datetime
+
+from airflow import DAG
+from airflow.operators.empty import EmptyOperator
+
+with DAG("dropped_in_while_running", schedule=None, start_date=datetime(2024, 1, 1)):
+    EmptyOperator(task_id="noop")
+'''
+
+
+def login(base_url: str, username: str, password: str) -> requests.Session:
+    """Log in through the web form, as a browser would (CSRF token included)."""
+    session = requests.Session()
+    page = session.get(f"{base_url}/login/", timeout=30)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
+    session.post(f"{base_url}/login/", data={"username": username, "password": password, "csrf_token": token},
+                 timeout=30)
+    return session
+
+
+def is_logged_in(session: requests.Session, base_url: str) -> bool:
+    r = session.get(f"{base_url}/home", timeout=30, allow_redirects=False)
+    return r.status_code == 200
+
+
+def test_every_container_is_healthy(stack):
+    for service in ("postgres", "webserver", "scheduler"):
+        (cid,) = stack.container_ids(service)
+        assert stack.inspect(cid, "{{.State.Health.Status}}") == "healthy", service
+
+
+def test_init_ran_once_and_succeeded(stack):
+    (cid,) = stack.container_ids("airflow-init", all_states=True)
+    assert stack.inspect(cid, "{{.State.Status}} {{.State.ExitCode}}") == "exited 0"
+    assert 'admin user "airflow" ready' in stack.logs("airflow-init")
+
+
+def test_airflow_containers_run_as_airflow_uid_group_0(stack):
+    for service in ("webserver", "scheduler"):
+        out = stack.exec(service, "id", "-u").stdout.strip(), stack.exec(service, "id", "-g").stdout.strip()
+        assert out == ("50000", "0"), service
+
+
+def test_form_login_works_and_a_wrong_password_is_refused(stack):
+    assert is_logged_in(login(stack.base_url, "airflow", "airflow"), stack.base_url)
+    assert not is_logged_in(login(stack.base_url, "airflow", "wrong-password"), stack.base_url)
+
+
+def test_rest_api_refuses_calls_without_or_with_wrong_credentials(stack):
+    url = f"{stack.base_url}/api/v1/dags"
+    assert requests.get(url, timeout=30).status_code in {401, 403}
+    assert requests.get(url, auth=("airflow", "nope"), timeout=30).status_code in {401, 403}
+    assert requests.get(url, auth=("airflow", "airflow"), timeout=30).status_code == 200
+
+
+def test_example_dag_is_listed_without_import_errors(stack):
+    stack.wait_for_dag(EXAMPLE)
+    errors = stack.get("/importErrors").json()
+    assert errors["total_entries"] == 0, errors
+    tasks = stack.get(f"/dags/{EXAMPLE}/tasks").json()["tasks"]
+    assert {t["task_id"]: t["downstream_task_ids"] for t in tasks} == {"wget": ["ingest"], "ingest": []}
+
+
+def test_example_dag_run_succeeds_and_its_task_logs_are_readable(stack, example_run):
+    states = {ti["task_id"]: ti["state"] for ti in stack.task_instances(EXAMPLE, example_run)}
+    assert states == {"wget": "success", "ingest": "success"}
+    for task_id in states:
+        log = stack.task_log(EXAMPLE, example_run, task_id)
+        assert log.status_code == 200, log.text[:500]  # a secret_key mismatch shows as 403
+        assert "Hello world" in log.text
+
+
+def test_a_dag_file_dropped_into_dags_is_listed_within_30_s(stack, figures):
+    (stack.dir / "dags" / "dropped_in_while_running.py").write_text(NEW_DAG)
+    t0 = time.monotonic()
+    stack.wait_for_dag("dropped_in_while_running", timeout=30)
+    figures.append(f"new DAG file listed after {time.monotonic() - t0:.1f} s")
+
+
+def test_postgres_is_not_published_and_the_ui_only_on_loopback(stack):
+    (pg,) = stack.container_ids("postgres")
+    assert stack.inspect(pg, "{{json .NetworkSettings.Ports}}").count("HostPort") == 0
+    (web,) = stack.container_ids("webserver")
+    assert stack.inspect(web, '{{(index (index .NetworkSettings.Ports "8080/tcp") 0).HostIp}}') == "127.0.0.1"

@@ -1,0 +1,193 @@
+"""Drive a copy of this project's compose stack from tests and benchmarks.
+
+Each Stack works on a private copy of the repo (its own dags/, logs/, data/), with its own compose
+project name and a free host port, so a stack the user runs from the checkout is never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+# What a user's clone holds that the stack needs; local state (logs, data, keys, venvs) is left out.
+# The services of docker-compose.yaml (test overrides may add others).
+PROJECT_SERVICES = ("postgres", "airflow-init", "webserver", "scheduler")
+_NOT_COPIED = {".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", "test-artifacts", "benchmarks"}
+
+
+def compose_command() -> list[str]:
+    """`docker compose` (v2+) when present, else `docker-compose` (v1); $COMPOSE overrides."""
+    if os.environ.get("COMPOSE"):
+        return shlex.split(os.environ["COMPOSE"])
+    v2 = subprocess.run(["docker", "compose", "version"], capture_output=True)
+    return ["docker", "compose"] if v2.returncode == 0 else ["docker-compose"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def copy_project(dest: Path) -> Path:
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        here = Path(directory)
+        skipped = {n for n in names if n in _NOT_COPIED}
+        if here.name in {"logs", "data", "google"} and here.parent == REPO:
+            skipped |= {n for n in names if n not in {".gitkeep", "README.md"}}
+        return skipped
+
+    shutil.copytree(REPO, dest, ignore=ignore, symlinks=True)
+    return dest
+
+
+class Stack:
+    """One compose project: `up`, wait until healthy, talk to the REST API, tear down."""
+
+    def __init__(self, workdir: Path, *, env: dict[str, str] | None = None,
+                 compose: list[str] | None = None, override_files: tuple[str, ...] = ()):
+        self.dir = copy_project(workdir / "project")
+        self.project = f"alite-{uuid.uuid4().hex[:8]}"
+        self.port = free_port()
+        self.compose_cmd = compose or compose_command()
+        self.files = ["docker-compose.yaml", *override_files]
+        self.env = {**os.environ, "COMPOSE_PROJECT_NAME": self.project,
+                    "AIRFLOW_WEB_PORT": str(self.port), **(env or {})}
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.api = requests.Session()
+        self.api.auth = ("airflow", "airflow")
+
+    # --- compose ---------------------------------------------------------------------------------
+    def compose(self, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
+        cmd = [*self.compose_cmd]
+        for f in self.files:
+            cmd += ["-f", f]
+        result = subprocess.run([*cmd, *args], cwd=self.dir, env=self.env, capture_output=True,
+                                text=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"{' '.join(cmd + list(args))} failed ({result.returncode}):\n"
+                                 f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        return result
+
+    def build(self) -> None:
+        self.compose("build")
+
+    def up(self, timeout: float = 240) -> float:
+        """`up -d` and wait until every service with a healthcheck is healthy; seconds taken."""
+        t0 = time.monotonic()
+        self.compose("up", "-d")
+        self.wait_healthy(timeout)
+        return time.monotonic() - t0
+
+    def container_ids(self, service: str | None = None, all_states: bool = False) -> list[str]:
+        args = ["ps", "-q"] + (["-a"] if all_states else []) + ([service] if service else [])
+        return self.compose(*args).stdout.split()
+
+    def inspect(self, container: str, fmt: str) -> str:
+        return subprocess.run(["docker", "inspect", "-f", fmt, container], capture_output=True,
+                              text=True, check=True).stdout.strip()
+
+    def health(self) -> dict[str, str]:
+        """Running container name -> "healthy"/"starting"/"unhealthy", or "running" without a healthcheck."""
+        out = {}
+        for cid in self.container_ids():
+            name = self.inspect(cid, "{{.Name}}").lstrip("/")
+            out[name] = self.inspect(cid, "{{if .State.Health}}{{.State.Health.Status}}{{else}}"
+                                          "{{.State.Status}}{{end}}")
+        return out
+
+    def wait_healthy(self, timeout: float = 240) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            states = self.health()
+            if states and all(s in {"healthy", "running"} for s in states.values()):
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"stack not healthy after {timeout} s: {states}\n{self.logs()[-5000:]}")
+            time.sleep(0.5)
+
+    def logs(self, service: str | None = None) -> str:
+        r = self.compose("logs", "--no-color", *([service] if service else []), check=False)
+        return r.stdout + r.stderr
+
+    def exec(self, service: str, *cmd: str, check: bool = True) -> subprocess.CompletedProcess:
+        return self.compose("exec", "-T", service, *cmd, check=check)
+
+    def down(self) -> None:
+        """Remove containers and volumes, and files the containers wrote into the copy."""
+        self.compose("down", "-v", "--remove-orphans", check=False)
+        # Task logs belong to AIRFLOW_UID, which may not be the test's user: remove them as root
+        # in a container of the project image rather than leave them behind.
+        image = self.env.get("AIRFLOW_IMAGE_NAME") or _dotenv(self.dir / ".env")["AIRFLOW_IMAGE_NAME"]
+        subprocess.run(["docker", "run", "--rm", "--user", "0:0", "--entrypoint", "rm",
+                        "-v", f"{self.dir}:/project", image, "-rf", "/project/logs", "/project/data"],
+                       capture_output=True)
+
+    # --- REST API --------------------------------------------------------------------------------
+    def get(self, path: str, **kw) -> requests.Response:
+        return self.api.get(f"{self.base_url}/api/v1{path}", timeout=30, **kw)
+
+    def dag_ids(self) -> list[str]:
+        r = self.get("/dags", params={"limit": 100})
+        r.raise_for_status()
+        return [d["dag_id"] for d in r.json()["dags"]]
+
+    def wait_for_dag(self, dag_id: str, timeout: float = 60) -> float:
+        t0 = time.monotonic()
+        while dag_id not in self.dag_ids():
+            if time.monotonic() - t0 > timeout:
+                raise AssertionError(f"DAG {dag_id} not listed after {timeout} s; "
+                                     f"import errors: {self.get('/importErrors').json()}")
+            time.sleep(0.5)
+        return time.monotonic() - t0
+
+    def trigger(self, dag_id: str, logical_date: str | None = None, conf: dict | None = None) -> str:
+        """Unpause `dag_id` and create a run; returns its run id."""
+        r = self.api.patch(f"{self.base_url}/api/v1/dags/{dag_id}", json={"is_paused": False}, timeout=30)
+        r.raise_for_status()
+        body: dict = {"conf": conf or {}}
+        if logical_date:
+            body["logical_date"] = logical_date
+        r = self.api.post(f"{self.base_url}/api/v1/dags/{dag_id}/dagRuns", json=body, timeout=30)
+        r.raise_for_status()
+        return r.json()["dag_run_id"]
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 300) -> str:
+        """Poll until the run finishes; returns its final state."""
+        deadline = time.monotonic() + timeout
+        while True:
+            r = self.get(f"/dags/{dag_id}/dagRuns/{run_id}")
+            r.raise_for_status()
+            state = r.json()["state"]
+            if state in {"success", "failed"}:
+                return state
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{dag_id}/{run_id} still {state} after {timeout} s")
+            time.sleep(0.2)
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
+        r = self.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 100})
+        r.raise_for_status()
+        return r.json()["task_instances"]
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> requests.Response:
+        return self.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}",
+                        headers={"Accept": "text/plain"})
+
+
+def _dotenv(path: Path) -> dict[str, str]:
+    values = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            values[key.strip()] = value
+    return values
