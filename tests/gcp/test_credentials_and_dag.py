@@ -1,0 +1,195 @@
+"""The key check and the DAG file: parses without a key; its first task fails at once, helpfully."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import pytest
+
+from gcp.conftest import fake_service_account_key
+from taxi_ingest import gcp
+from taxi_ingest.errors import IngestError
+
+DAGS = Path(__file__).resolve().parents[2] / "dags"
+SECRET = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC-do-not-print-me"
+
+
+def _write_key(path: Path, content) -> Path:
+    path.write_text(content if isinstance(content, str) else json.dumps(content))
+    return path
+
+
+def _assert_helpful(message: str, key_file: str = "google_credentials.json") -> None:
+    assert f"google/{key_file}" in message
+    assert f"/opt/airflow/google/{key_file}" in message
+    assert "GCP_KEY_FILE" in message and ".env" in message
+    assert SECRET not in message
+
+
+def test_unset_variable(monkeypatch):
+    with pytest.raises(gcp.GcpCredentialsError) as err:
+        gcp.check_credentials()
+    assert "GOOGLE_APPLICATION_CREDENTIALS is not set" in str(err.value)
+    _assert_helpful(str(err.value))
+    assert isinstance(err.value, IngestError)
+
+
+def test_missing_file_names_the_path_and_the_configured_key_name(monkeypatch, tmp_path):
+    monkeypatch.setenv("GCP_KEY_FILE", "my-project-key.json")
+    missing = tmp_path / "google" / "my-project-key.json"
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(missing))
+    with pytest.raises(gcp.GcpCredentialsError) as err:
+        gcp.check_credentials()
+    assert str(missing) in str(err.value) and "does not exist" in str(err.value)
+    _assert_helpful(str(err.value), "my-project-key.json")
+
+
+def test_directory_instead_of_file(tmp_path):
+    """What Docker creates when a missing host file is bind-mounted on its own."""
+    with pytest.raises(gcp.GcpCredentialsError, match="is a directory") as err:
+        gcp.check_credentials(tmp_path)
+    _assert_helpful(str(err.value))
+
+
+def test_unreadable_file(tmp_path, monkeypatch):
+    key = _write_key(tmp_path / "k.json", fake_service_account_key(SECRET))
+
+    def denied(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "open", denied)
+    with pytest.raises(gcp.GcpCredentialsError, match="Cannot read .*Permission denied") as err:
+        gcp.check_credentials(key)
+    _assert_helpful(str(err.value))
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (f"-----BEGIN PRIVATE KEY-----\n{SECRET}\n", "is not a JSON file"),
+        ("", "is not a JSON file"),
+        (f'["{SECRET}"]', "not a service-account key object"),
+        ({"type": "authorized_user", "refresh_token": SECRET}, 'its "type" is authorized_user'),
+        ({"type": SECRET, "private_key": SECRET}, '"type" is missing or unknown'),
+        ({"private_key": SECRET}, '"type" is missing or unknown'),
+        ({**fake_service_account_key(SECRET), "client_email": ""}, "no client_email"),
+        ({k: v for k, v in fake_service_account_key(SECRET).items() if k != "private_key"}, "no private_key"),
+    ],
+)
+def test_not_a_service_account_key(tmp_path, caplog, content, expected):
+    key = _write_key(tmp_path / "google_credentials.json", content)
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(gcp.GcpCredentialsError) as err:
+        gcp.check_credentials(key)
+    message = str(err.value)
+    assert expected in message
+    _assert_helpful(message)
+    # Nothing of the key in the exception chain or the logs either.
+    assert err.value.__cause__ is None
+    assert err.value.__context__ is None or err.value.__suppress_context__
+    assert SECRET not in caplog.text
+
+
+def test_valid_key_passes_without_logging_its_contents(tmp_path, monkeypatch, caplog):
+    key = _write_key(tmp_path / "google_credentials.json", fake_service_account_key(SECRET))
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key))
+    caplog.set_level(logging.DEBUG)
+    assert gcp.check_credentials() == key
+    assert SECRET not in caplog.text and "ingest@" not in caplog.text
+
+
+def test_setup_check_names_missing_settings(tmp_path, monkeypatch):
+    key = _write_key(tmp_path / "google_credentials.json", fake_service_account_key(SECRET))
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key))
+    monkeypatch.setenv("GCP_PROJECT_ID", "p")
+    with pytest.raises(IngestError, match="Not set: GCP_GCS_BUCKET, BIGQUERY_DATASET"):
+        gcp.check_gcp_setup()
+    monkeypatch.setenv("GCP_GCS_BUCKET", "b")
+    monkeypatch.setenv("BIGQUERY_DATASET", "d")
+    gcp.check_gcp_setup()
+
+
+def test_setup_check_skips_the_key_for_the_emulator(monkeypatch):
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", "http://127.0.0.1:9")
+    for name in ("GCP_PROJECT_ID", "GCP_GCS_BUCKET", "BIGQUERY_DATASET"):
+        monkeypatch.setenv(name, "x")
+    gcp.check_gcp_setup()
+    # ...but a configured key must still be a good one.
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", "/nonexistent/key.json")
+    with pytest.raises(gcp.GcpCredentialsError):
+        gcp.check_gcp_setup()
+
+
+# ---- the DAG ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.models import DagBag
+
+    return DagBag(dag_folder=str(DAGS / "data_ingestion_gcs.py"), include_examples=False)
+
+
+def test_dag_parses_without_key_or_settings(dagbag):
+    assert dagbag.import_errors == {}
+    assert "data_ingestion_gcs" in dagbag.dags
+
+
+def test_whole_dags_folder_has_no_import_error_from_this_dag():
+    from airflow.models import DagBag
+
+    bag = DagBag(dag_folder=str(DAGS), include_examples=False)
+    assert not [f for f in bag.import_errors if f.endswith("data_ingestion_gcs.py")]
+    assert "data_ingestion_gcs" in bag.dags
+
+
+def test_dag_shape(dagbag):
+    import pendulum
+
+    dag = dagbag.dags["data_ingestion_gcs"]
+    assert dag.catchup is True
+    assert dag.max_active_runs == 1
+    assert dag.start_date == pendulum.datetime(2021, 1, 1, tz="UTC")
+    assert dag.end_date is not None and dag.end_date > dag.start_date
+    assert dag.timetable.summary == "0 6 2 * *"
+    roots = [t.task_id for t in dag.roots]
+    assert roots == ["check_gcp_setup"]
+    for taxi in ("yellow", "green", "fhv"):
+        chain = ["download", "convert_to_parquet", "upload_to_gcs", "external_table", "partitioned_table"]
+        ids = [f"{taxi}.{step}" for step in chain]
+        assert dag.get_task(ids[0]).upstream_task_ids == {"check_gcp_setup"}
+        for up, down in zip(ids, ids[1:], strict=False):
+            assert dag.get_task(down).upstream_task_ids == {up}
+    assert dag.get_task("check_gcp_setup").retries == 0
+
+
+def test_month_and_url_are_templated_at_run_time(dagbag):
+    dag = dagbag.dags["data_ingestion_gcs"]
+    download = dag.get_task("yellow.download")
+    taxi, month, url = download.op_args
+    assert taxi == "yellow"
+    assert month == "{{ logical_date.strftime('%Y-%m') }}"
+    assert url.startswith("{{ var.value.get('TAXI_URL_TEMPLATE', '") and "{taxi}" in url
+    assert dag.get_task("yellow.upload_to_gcs").op_args[2] == month
+
+
+def test_first_task_fails_at_once_with_the_helpful_message(dagbag, tmp_path, monkeypatch):
+    dag = dagbag.dags["data_ingestion_gcs"]
+    first = dag.get_task("check_gcp_setup")
+    # A key file that is not a service-account key, with something secret inside.
+    bad = _write_key(
+        tmp_path / "google_credentials.json", {"type": "authorized_user", "refresh_token": SECRET}
+    )
+    for env in ({}, {"GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path / "absent.json")},
+                {"GOOGLE_APPLICATION_CREDENTIALS": str(bad)}):  # fmt: skip
+        monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+        for k, v in env.items():
+            monkeypatch.setenv(k, v)
+        started = time.monotonic()
+        with pytest.raises(gcp.GcpCredentialsError) as err:
+            first.python_callable()
+        assert time.monotonic() - started < 1.0
+        _assert_helpful(str(err.value))
