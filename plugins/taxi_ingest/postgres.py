@@ -1,0 +1,305 @@
+"""Load taxi months into Postgres with COPY: streaming, idempotent and atomic per month.
+
+Each trip table is partitioned by LIST (month). A load builds the month's new partition as a
+separate table in one transaction (COPY, row count and month checks), then swaps it in for the
+old one and commits: readers see the old month or the new one, never a mix, and a crash or an
+error anywhere rolls everything back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import psycopg2
+from psycopg2 import sql
+from psycopg2.extensions import TRANSACTION_STATUS_IDLE, parse_dsn
+
+from taxi_ingest import csvstream
+from taxi_ingest.errors import BadInputError, CorruptFileError, DataQualityError, SchemaError, WrongMonthError
+from taxi_ingest.progress import Progress
+from taxi_ingest.schemas import PG_TYPES, ZONES, TableSchema, schema_for
+from taxi_ingest.sources import check_taxi, file_format, month_in_name, month_str, parse_month
+
+log = logging.getLogger("taxi_ingest")
+
+COPY_READ_SIZE = 1 << 20
+LOCK_NAMESPACE = "taxi_ingest"
+# A month file may hold a few stray trips (clock errors), but most pickups must be in the month.
+MIN_IN_MONTH_SHARE = 0.5
+
+
+# ---------------------------------------------------------------- connections and DDL
+
+
+@contextmanager
+def connection(db) -> Iterator[psycopg2.extensions.connection]:
+    """A psycopg2 connection from a URL (closed afterwards) or an open connection (left open)."""
+    owned = isinstance(db, str)
+    conn = psycopg2.connect(db) if owned else db
+    if conn.info.transaction_status != TRANSACTION_STATUS_IDLE:
+        raise BadInputError("the database connection is inside a transaction; commit or roll back first")
+    autocommit = conn.autocommit
+    conn.autocommit = False  # our `with conn:` blocks must be real transactions
+    try:
+        yield conn
+    finally:
+        if owned:
+            conn.close()
+        else:
+            conn.autocommit = autocommit
+
+
+def ensure_database(url: str) -> bool:
+    """Create the database named in `url` if it does not exist; True if it was created."""
+    params = parse_dsn(url)
+    name = params.get("dbname")
+    if not name:
+        raise BadInputError(f"no database name in {url!r}")
+    admin = psycopg2.connect(**{**params, "dbname": "postgres"})
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if cur.fetchone():
+                return False
+            try:
+                cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            except psycopg2.errors.DuplicateDatabase:
+                return False  # created concurrently by someone else
+            log.info("created database %s", name)
+            return True
+    finally:
+        admin.close()
+
+
+def _column_defs(schema: TableSchema) -> sql.Composed:
+    column = sql.SQL("{} {}")
+    defs = [column.format(sql.Identifier(name), sql.SQL(PG_TYPES[kind])) for name, kind in schema.columns]
+    return sql.SQL(", ").join(defs)
+
+
+def _lock(cur, *parts: str) -> None:
+    """Transaction-scoped advisory lock: concurrent loads of the same thing take turns."""
+    cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s), hashtext(%s))", (LOCK_NAMESPACE, ":".join(parts)))
+
+
+def ensure_trip_table(conn, schema: TableSchema) -> None:
+    """Create `<taxi>_tripdata` partitioned by month, if missing (own short transaction)."""
+    with conn, conn.cursor() as cur:
+        _lock(cur, schema.table)
+        ddl = sql.SQL("CREATE TABLE IF NOT EXISTS {} ({}, month date NOT NULL) PARTITION BY LIST (month)")
+        cur.execute(ddl.format(sql.Identifier(schema.table), _column_defs(schema)))
+        cur.execute("SELECT relkind FROM pg_class WHERE oid = %s::regclass", (schema.table,))
+        if cur.fetchone()[0] != "p":
+            raise BadInputError(
+                f"table {schema.table} exists but is not partitioned by month (made by another tool?); "
+                "rename or drop it first"
+            )
+
+
+# ---------------------------------------------------------------- COPY
+
+
+class _ChunkReader:
+    """File-like object for copy_expert over an iterator of byte chunks; counts rows, logs progress.
+
+    An exception raised while reading is kept: psycopg2 replaces it with a generic COPY error.
+    """
+
+    def __init__(self, chunks: Iterable[bytes], what: str):
+        self.chunks = iter(chunks)
+        self.rows = 0
+        self.error: BaseException | None = None
+        self.progress = Progress(what)
+
+    def read(self, size: int = -1) -> bytes:  # size is a hint: whole chunks are fine for COPY
+        try:
+            chunk = next(self.chunks, b"")
+        except BaseException as exc:
+            self.error = exc
+            raise
+        self.rows += chunk.count(b"\n")
+        self.progress.update(self.rows, len(chunk))
+        return chunk
+
+
+def _arrow_csv_chunks(path: Path, taxi: str) -> Iterator[bytes]:
+    """Parquet (or any edition) -> canonical batches -> CSV bytes that COPY parses."""
+    import io
+
+    import pyarrow.csv as pacsv
+
+    from taxi_ingest.parquet import iter_normalized_batches
+
+    # Strings are always quoted, so "" stays an empty string and an unquoted empty field is NULL.
+    options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+    for batch in iter_normalized_batches(path, taxi):
+        buf = io.BytesIO()
+        pacsv.write_csv(batch, buf, options)
+        yield buf.getvalue()
+
+
+def _describe_pg_error(exc: psycopg2.Error) -> str:
+    diag = exc.diag
+    message = diag.message_primary or str(exc).strip()
+    return f"{message} ({diag.context.strip()})" if diag.context else message
+
+
+def _open_source(path: Path, schema: TableSchema, taxi: str, stack: ExitStack):
+    """(column names in COPY order, iterator of CSV byte chunks) for any edition of a file."""
+    if file_format(path.name) == "parquet":
+        return schema.names, _arrow_csv_chunks(path, taxi)
+    # Fast path: the file's own bytes go to COPY, with the header mapped to our column names.
+    stream = stack.enter_context(csvstream.open_binary(path))
+    columns = schema.map_header(csvstream.read_header(stream, path))
+    return columns, csvstream.iter_line_chunks(stream, path)
+
+
+def copy_file(cur, table: str, path: Path, schema: TableSchema, taxi: str) -> int:
+    """COPY every row of `path` into `table`; returns rows copied, checked against rows read."""
+    path = Path(path)
+    with ExitStack() as stack:
+        columns, chunks = _open_source(path, schema, taxi, stack)
+        reader = _ChunkReader(chunks, f"load {path.name}")
+        # FREEZE: the table was created (or truncated) in this transaction, so no later vacuum pass.
+        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, FREEZE)").format(
+            sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+        )
+        try:
+            cur.copy_expert(statement, reader, size=COPY_READ_SIZE)
+        except psycopg2.Error as exc:
+            if reader.error is not None:
+                raise reader.error from None
+            if isinstance(exc, psycopg2.DataError | psycopg2.errors.BadCopyFileFormat):
+                problem = _describe_pg_error(exc)
+                raise SchemaError(f"{path.name}: Postgres rejected a value: {problem}") from None
+            raise
+    reader.progress.done(reader.rows)
+    if cur.rowcount != reader.rows:
+        raise DataQualityError(f"{path.name}: read {reader.rows} rows but COPY stored {cur.rowcount}")
+    if reader.rows == 0:
+        raise CorruptFileError(f"{path.name}: the file has a header but no data rows")
+    return reader.rows
+
+
+# ---------------------------------------------------------------- months
+
+
+def _check_name_month(path: Path, month: dt.date) -> None:
+    named = month_in_name(path.name)
+    if named is not None and named != month:
+        raise WrongMonthError(f"{path.name} is named for {month_str(named)}, not {month_str(month)}")
+
+
+def _check_rows_are_month(cur, table: str, schema: TableSchema, month: dt.date, path: Path) -> None:
+    """Most pickups must fall in `month`; otherwise the file is another month's (or the wrong file)."""
+    next_month = (month + dt.timedelta(days=32)).replace(day=1)
+    pickup = sql.Identifier(schema.pickup)
+    cur.execute(
+        sql.SQL("SELECT count(*) FILTER (WHERE {p} >= %s AND {p} < %s), count({p}) FROM {t}").format(
+            p=pickup, t=sql.Identifier(table)
+        ),
+        (month, next_month),
+    )
+    in_month, with_pickup = cur.fetchone()
+    if in_month >= MIN_IN_MONTH_SHARE * with_pickup:
+        return
+    cur.execute(
+        sql.SQL("SELECT to_char({p}, 'YYYY-MM') FROM {t} GROUP BY 1 ORDER BY count(*) DESC LIMIT 1").format(
+            p=pickup, t=sql.Identifier(table)
+        )
+    )
+    mostly = cur.fetchone()[0]
+    raise WrongMonthError(
+        f"{path.name}: only {in_month} of {with_pickup} pickups are in {month_str(month)}; "
+        f"most are in {mostly} (is this another month's file?)"
+    )
+
+
+def _partition_name(schema: TableSchema, month: dt.date) -> str:
+    return f"{schema.table}_{month:%Y_%m}"
+
+
+def load_month(db, path: str | Path, taxi: str, month: str | dt.date) -> int:
+    """Replace month `month` of `taxi` with every row of `path`, atomically. Returns the row count.
+
+    Every row of the file counts as that month's, whatever its timestamps say (column `month`).
+    """
+    schema = schema_for(check_taxi(taxi))
+    month = parse_month(month)
+    path = Path(path)
+    _check_name_month(path, month)
+    partition = _partition_name(schema, month)
+    staging = f"{partition}_loading"
+    with connection(db) as conn:
+        ensure_trip_table(conn, schema)
+        with conn, conn.cursor() as cur:
+            _lock(cur, schema.table, month_str(month))
+            # The CHECK matches the partition bound, so ATTACH below skips its validation scan.
+            cur.execute(
+                sql.SQL(
+                    "CREATE TABLE {s} (LIKE {parent} INCLUDING DEFAULTS, CHECK (month = {m}));"
+                    "ALTER TABLE {s} ALTER COLUMN month SET DEFAULT {m}"
+                ).format(s=sql.Identifier(staging), parent=sql.Identifier(schema.table), m=sql.Literal(month))
+            )
+            rows = copy_file(cur, staging, path, schema, taxi)
+            _check_rows_are_month(cur, staging, schema, month, path)
+            cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(partition)))
+            swap = sql.SQL(
+                "ALTER TABLE {s} RENAME TO {p}; ALTER TABLE {parent} ATTACH PARTITION {p} FOR VALUES IN ({m})"
+            )
+            cur.execute(swap.format(s=sql.Identifier(staging), p=sql.Identifier(partition),
+                                    parent=sql.Identifier(schema.table), m=sql.Literal(month)))
+    log.info("loaded %s rows of %s %s into %s", f"{rows:,}", taxi, month_str(month), partition)
+    return rows
+
+
+def stored_rows(db, taxi: str, month: str | dt.date) -> int:
+    """Rows stored for one month (0 if the table does not exist yet)."""
+    schema = schema_for(check_taxi(taxi))
+    with connection(db) as conn, conn, conn.cursor() as cur:
+        cur.execute("SELECT to_regclass(%s)", (schema.table,))
+        if cur.fetchone()[0] is None:
+            return 0
+        cur.execute(
+            sql.SQL("SELECT count(*) FROM {} WHERE month = %s").format(sql.Identifier(schema.table)),
+            (parse_month(month),),
+        )
+        return cur.fetchone()[0]
+
+
+def count_file_rows(path: str | Path) -> int:
+    path = Path(path)
+    if file_format(path.name) == "parquet":
+        from taxi_ingest.parquet import count_rows
+
+        return count_rows(path)
+    return csvstream.count_data_rows(path)
+
+
+def check_month(db, path: str | Path, taxi: str, month: str | dt.date) -> int:
+    """Data-quality check after a load: rows stored for the month == rows in the file, else raise."""
+    label = f"{taxi} {month_str(parse_month(month))}"
+    expected = count_file_rows(path)
+    stored = stored_rows(db, taxi, month)
+    if stored != expected:
+        raise DataQualityError(f"{label}: {stored} rows stored but {Path(path).name} has {expected}")
+    log.info("check ok: %s has %s rows, as in %s", label, f"{stored:,}", Path(path).name)
+    return stored
+
+
+def load_zones(db, path: str | Path) -> int:
+    """Replace taxi_zone_lookup with the rows of `path` in one transaction."""
+    path = Path(path)
+    with connection(db) as conn, conn, conn.cursor() as cur:
+        _lock(cur, ZONES.table)
+        table = sql.Identifier(ZONES.table)
+        cur.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(table, _column_defs(ZONES)))
+        cur.execute(sql.SQL("TRUNCATE {}").format(table))  # transactional: readers see old or new
+        rows = copy_file(cur, ZONES.table, path, ZONES, "zones")
+    log.info("loaded %s zones into %s", rows, ZONES.table)
+    return rows
