@@ -67,8 +67,11 @@ def cast_column(arr: pa.Array, field: pa.Field) -> pa.Array:
         is_text = pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)
         if pa.types.is_integer(field.type) and is_text:
             arr = pc.cast(arr, pa.float64())  # "1.0" -> 1.0, then the safe int cast below
+        if pa.types.is_decimal(arr.type):
+            # Arrow's decimal->double is not correctly rounded (21.83 -> 21.830000000000002); parsing is.
+            arr = pc.cast(arr, pa.string())
         if pa.types.is_floating(field.type):
-            return pc.cast(arr, field.type, safe=False)  # ints and decimals into float64: fine
+            return pc.cast(arr, field.type, safe=False)  # ints into float64: exact for any real amount
         return pc.cast(arr, field.type, safe=True)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise SchemaError(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -54,11 +55,20 @@ def connection(db) -> Iterator[psycopg2.extensions.connection]:
 
 
 def ensure_database(url: str) -> bool:
-    """Create the database named in `url` if it does not exist; True if it was created."""
-    params = parse_dsn(url)
+    """Create the database named in `url` if it does not exist; True if it was created.
+
+    Accepts SQLAlchemy-style URLs too (postgresql+psycopg2://...), as PostgresHook.get_uri() gives.
+    """
+    params = parse_dsn(re.sub(r"^postgres(ql)?\+\w+://", "postgresql://", url))
     name = params.get("dbname")
     if not name:
-        raise BadInputError(f"no database name in {url!r}")
+        raise BadInputError("no database name in the database URL")
+    try:
+        psycopg2.connect(**params).close()
+        return False
+    except psycopg2.OperationalError as exc:
+        if "does not exist" not in str(exc):
+            raise
     admin = psycopg2.connect(**{**params, "dbname": "postgres"})
     admin.autocommit = True
     try:

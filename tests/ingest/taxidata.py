@@ -73,10 +73,11 @@ def _rename(table: pa.Table, rename: dict[str, str] | None) -> pa.Table:
 
 
 def write_csv(table: pa.Table, path: Path, *, float_ints: bool = False, rename: dict | None = None,
-              drop: tuple[str, ...] = (), gzip_level: int = 6) -> Path:
+              drop: tuple[str, ...] = (), gzip_level: int = 6, blank_after_header: bool = False) -> Path:
     """Write like the course mirror: plain timestamps, empty fields for nulls, gzip if path ends in .gz.
 
-    float_ints writes integer columns as "1.0" (what pandas does to nullable ints).
+    float_ints writes integer columns as "1.0" (what pandas does to nullable ints);
+    blank_after_header adds the empty line some TLC files have after their header.
     """
     table = table.drop_columns(list(drop))
     cols = []
@@ -94,7 +95,7 @@ def write_csv(table: pa.Table, path: Path, *, float_ints: bool = False, rename: 
     opener = (lambda: gzip.open(path, "wb", compresslevel=gzip_level)) if path.name.endswith(".gz") \
         else (lambda: open(path, "wb"))
     with opener() as out:
-        out.write((",".join(table.column_names) + "\n").encode())
+        out.write((",".join(table.column_names) + "\n" + ("\n" if blank_after_header else "")).encode())
         pacsv.write_csv(table, out, opts)
     return path
 
@@ -105,6 +106,7 @@ def write_parquet(table: pa.Table, path: Path, *, rename: dict | None = None, dr
     table = table.drop_columns(list(drop))
     for name, typ in (types or {}).items():
         idx = table.column_names.index(name)
-        table = table.set_column(idx, name, pc.cast(table[name], typ))
+        column = pa.nulls(table.num_rows) if typ == pa.null() else pc.cast(table[name], typ)
+        table = table.set_column(idx, name, column)
     pq.write_table(_rename(table, rename), str(path), row_group_size=row_group_size)
     return Path(path)
