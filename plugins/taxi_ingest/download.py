@@ -12,6 +12,7 @@ import zlib
 from pathlib import Path
 
 import requests
+import urllib3
 
 from taxi_ingest.errors import CorruptFileError, DownloadError, NotFoundError, WrongMonthError
 from taxi_ingest.progress import Progress
@@ -75,7 +76,8 @@ def _fetch_once(url: str, tmp: Path) -> None:
             _check_response(url, resp)
             expected = resp.headers.get("Content-Length")
             written = _save(resp, tmp, file_name(url))
-    except (requests.ConnectionError, requests.Timeout) as exc:
+    except (requests.ConnectionError, requests.Timeout, urllib3.exceptions.HTTPError) as exc:
+        # includes a body cut short before its Content-Length (urllib3 checks it)
         raise _Retryable(f"network error fetching {url}: {exc}") from None
     except requests.RequestException as exc:  # e.g. the connection closed mid-body
         raise DownloadError(f"download of {url} failed: {exc}") from None
