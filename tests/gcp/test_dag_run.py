@@ -1,0 +1,211 @@
+"""Whole DagRuns of data_ingestion_gcs (`dag.test()`, real Airflow on a throwaway SQLite DB).
+
+Sources come from a local HTTP server (TAXI_URL_TEMPLATE as an AIRFLOW_VAR_), uploads go to the GCS
+emulator, BigQuery calls to the stand-in. Airflow runs in a child process with its own AIRFLOW_HOME.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import gzip
+import io
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from gcp.conftest import DATASET, GCP_ENV, PROJECT, anonymous_conn_uri, fake_service_account_key
+from taxi_ingest.schemas import arrow_schema, schema_for
+
+ROOT = Path(__file__).resolve().parents[2]
+RUN_DAG = Path(__file__).with_name("run_dag.py")
+ROWS = {"yellow": 120, "green": 45, "fhv": 80}
+SECRET = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC-not-for-logs"
+MONTH_TASK_DATE = "2021-01-02T06:00:00+00:00"  # logical date of the run that ingests 2021-01
+
+
+def _value(kind: str, i: int, month: dt.date) -> str:
+    if kind == "int":
+        return str(1 + i % 3)
+    if kind == "num":
+        return f"{i % 17}.25"
+    if kind == "ts":
+        return (dt.datetime(month.year, month.month, 1 + i % 28, 8) + dt.timedelta(minutes=i)).isoformat(" ")
+    return "B00013" if i % 2 else "N"
+
+
+def write_source(root: Path, taxi: str, month: dt.date, rows: int) -> Path:
+    schema = schema_for(taxi)
+    lines = [",".join(schema.names)]
+    lines += [",".join(_value(kind, i, month) for _, kind in schema.columns) for i in range(rows)]
+    path = root / taxi / f"{taxi}_tripdata_{month:%Y-%m}.csv.gz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    return path
+
+
+@pytest.fixture(scope="module")
+def source_server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sources")
+    for taxi, rows in ROWS.items():
+        write_source(root, taxi, dt.date(2021, 1, 1), rows)
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *a: None
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def airflow_env(tmp_path_factory):
+    """Environment of a fresh Airflow (own home, migrated SQLite DB, our dags/ and plugins/)."""
+    home = tmp_path_factory.mktemp("airflow_home")
+    # An empty plugins folder: taxi_ingest is imported from PYTHONPATH, as from plugins/ on sys.path in
+    # the image. (Airflow's plugin loader and plugins/ itself: see test_plugin_loader_... below.)
+    (home / "plugins").mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in GCP_ENV and not k.startswith("AIRFLOW")}
+    env.update(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "dags"),
+        AIRFLOW__CORE__PLUGINS_FOLDER=str(home / "plugins"),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__DATABASE__LOAD_DEFAULT_CONNECTIONS="False",
+        PYTHONPATH=str(ROOT / "plugins"),
+    )
+    subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return env
+
+
+def run_dag(env: dict, extra: dict, data_dir: Path) -> tuple[dict, str, float]:
+    env = {**env, "TAXI_DATA_DIR": str(data_dir), **extra}
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, str(RUN_DAG), str(ROOT / "dags"), MONTH_TASK_DATE],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    elapsed = time.monotonic() - started
+    output = proc.stdout + proc.stderr
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    assert lines, f"no result (exit {proc.returncode}):\n{output[-5000:]}"
+    return json.loads(lines[-1][len("RESULT ") :]), output, elapsed
+
+
+@pytest.fixture
+def pipeline_env(emulator_env, bucket, fake_bigquery, source_server):
+    return {
+        "GCP_PROJECT_ID": PROJECT,
+        "GCP_GCS_BUCKET": bucket,
+        "BIGQUERY_DATASET": DATASET,
+        "STORAGE_EMULATOR_HOST": emulator_env.url,
+        "BIGQUERY_EMULATOR_HOST": fake_bigquery.url,
+        "AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT": anonymous_conn_uri(),
+        "AIRFLOW_VAR_TAXI_URL_TEMPLATE": source_server + "/{taxi}/{taxi}_tripdata_{year}-{month}.csv.gz",
+        "BIGQUERY_PARTITIONED_TABLE": "true",
+    }
+
+
+def test_a_month_lands_in_gcs_and_bigquery_and_reruns_cleanly(
+    airflow_env, pipeline_env, storage_client, bucket, fake_bigquery, tmp_path
+):
+    result, output, _ = run_dag(airflow_env, pipeline_env, tmp_path / "data")
+    assert result.get("state") == "success", output[-8000:]
+    assert set(result["tasks"].values()) == {"success"}
+    assert len(result["tasks"]) == 1 + 3 * 5
+
+    def objects():
+        return {b.name: b for b in storage_client.list_blobs(bucket)}
+
+    first = objects()
+    assert sorted(first) == [f"raw/{t}/2021/{t}_tripdata_2021-01.parquet" for t in ("fhv", "green", "yellow")]
+    for taxi, rows in ROWS.items():
+        f = pq.ParquetFile(
+            io.BytesIO(first[f"raw/{taxi}/2021/{taxi}_tripdata_2021-01.parquet"].download_as_bytes())
+        )
+        assert f.metadata.num_rows == rows
+        assert f.schema_arrow.equals(arrow_schema(taxi))
+        table = fake_bigquery.tables[f"{PROJECT}.{DATASET}.external_{taxi}_tripdata"]
+        assert table["externalDataConfiguration"]["sourceUris"] == [f"gs://{bucket}/raw/{taxi}/*"]
+        assert table["externalDataConfiguration"]["sourceFormat"] == "PARQUET"
+    queries = [
+        r.json()["configuration"]["query"]["query"]
+        for r in fake_bigquery.calls("POST")
+        if r.path.endswith("/jobs")
+    ]
+    assert sorted(q.split("`")[1] for q in queries) == [
+        f"{PROJECT}.{DATASET}.{t}_tripdata_partitioned" for t in ("fhv", "green", "yellow")
+    ]
+
+    # Same month again: same three objects (replaced), tables updated in place, no duplicates.
+    fake_bigquery.requests.clear()
+    result, output, _ = run_dag(airflow_env, pipeline_env, tmp_path / "data")
+    assert result.get("state") == "success", output[-8000:]
+    again = objects()
+    assert sorted(again) == sorted(first)
+    assert all(again[n].generation != first[n].generation for n in first)
+    assert len(fake_bigquery.tables) == 3
+    assert not [r for r in fake_bigquery.calls("POST") if r.path.endswith("/tables")]
+    assert len([r for r in fake_bigquery.calls("PATCH")]) == 3
+
+
+@pytest.mark.parametrize("key", ["unset", "absent", "not-a-service-account"])
+def test_without_a_key_the_first_task_fails_at_once(airflow_env, tmp_path, key):
+    env = {
+        "GCP_PROJECT_ID": PROJECT,
+        "GCP_GCS_BUCKET": "b",
+        "BIGQUERY_DATASET": DATASET,
+        "GCP_KEY_FILE": "k.json",
+    }
+    if key == "absent":
+        env["GOOGLE_APPLICATION_CREDENTIALS"] = str(tmp_path / "google" / "k.json")
+    elif key == "not-a-service-account":
+        path = tmp_path / "k.json"
+        path.write_text(json.dumps({**fake_service_account_key(SECRET), "type": "authorized_user"}))
+        env["GOOGLE_APPLICATION_CREDENTIALS"] = str(path)
+    result, output, elapsed = run_dag(airflow_env, env, tmp_path / "data")
+
+    assert "import_errors" not in result
+    assert result["state"] == "failed"
+    assert result["tasks"]["check_gcp_setup"] == "failed"
+    assert {s for t, s in result["tasks"].items() if t != "check_gcp_setup"} == {"upstream_failed"}
+    assert "GcpCredentialsError" in output
+    assert "Put your service-account key at google/k.json on the host" in output
+    assert "/opt/airflow/google/k.json" in output
+    assert SECRET not in output
+    assert not (tmp_path / "data").exists()  # nothing downloaded
+    assert elapsed < 60  # one try, no retries: only the cost of starting Airflow
+
+
+def test_plugin_loader_leaves_the_taxi_ingest_package_alone(airflow_env):
+    """Airflow execs every .py under plugins/ as a top-level module named after the file: a
+    `__main__.py` would run the package's CLI (and sys.exit) inside the scheduler and every task."""
+    code = (
+        "from airflow import plugins_manager as pm; pm.ensure_plugins_loaded(); "
+        "import json; print('LOADED ' + json.dumps(pm.import_errors))"
+    )
+    env = {**airflow_env, "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins")}
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-3000:]
+    loaded = [line for line in proc.stdout.splitlines() if line.startswith("LOADED ")]
+    assert loaded == ["LOADED {}"], output[-3000:]
