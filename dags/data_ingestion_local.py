@@ -1,0 +1,96 @@
+"""Monthly NYC taxi trips (yellow, green, fhv) into the local Postgres database `ny_taxi`.
+
+Per taxi type: download >> load >> check, for the run's month. All logic lives in the taxi_ingest
+package (plugins/); this file only says when, what and with which settings.
+
+Config:
+- Airflow Variable TAXI_URL_TEMPLATE (env AIRFLOW_VAR_TAXI_URL_TEMPLATE), read at run time, with
+  {taxi}, {year}, {month} placeholders; default: the course's csv.gz mirror.
+- Connection `ny_taxi_postgres` (env AIRFLOW_CONN_NY_TAXI_POSTGRES); the database is created if missing.
+- Files are kept in $TAXI_DATA_DIR/<taxi>/, default /opt/airflow/data (a complete earlier download
+  is reused).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pendulum
+
+try:  # Airflow 3
+    from airflow.sdk import dag, task, task_group
+except ImportError:  # Airflow 2.x
+    from airflow.decorators import dag, task, task_group
+
+from taxi_ingest.sources import DEFAULT_URL_TEMPLATE, TAXI_TYPES
+
+CONN_ID = "ny_taxi_postgres"
+DATA_DIR = os.environ.get("TAXI_DATA_DIR", "/opt/airflow/data")
+# Rendered when the task runs, so the Variable is not read while the scheduler parses this file.
+MONTH = "{{ logical_date.strftime('%Y-%m') }}"
+URL_TEMPLATE = "{{ var.value.get('TAXI_URL_TEMPLATE', '" + DEFAULT_URL_TEMPLATE + "') }}"
+
+
+@task(retries=5, retry_delay=timedelta(minutes=1), retry_exponential_backoff=True,
+      max_retry_delay=timedelta(hours=1))
+def download(taxi: str, month: str, url_template: str) -> str:
+    from taxi_ingest.download import download as fetch
+    from taxi_ingest.sources import render_url
+
+    return str(fetch(render_url(url_template, taxi, month), f"{DATA_DIR}/{taxi}"))
+
+
+def _hook():
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+    return PostgresHook(postgres_conn_id=CONN_ID)
+
+
+@task(retries=1, retry_delay=timedelta(minutes=2))
+def load(taxi: str, month: str, path: str) -> int:
+    from taxi_ingest.postgres import ensure_database, load_month
+
+    hook = _hook()
+    ensure_database(hook.get_uri())
+    conn = hook.get_conn()
+    try:
+        return load_month(conn, path, taxi, month)
+    finally:
+        conn.close()
+
+
+@task
+def check(taxi: str, month: str, path: str) -> int:
+    from taxi_ingest.postgres import check_month
+
+    conn = _hook().get_conn()
+    try:
+        return check_month(conn, path, taxi, month)
+    finally:
+        conn.close()
+
+
+@dag(
+    dag_id="LocalIngestionDag",
+    schedule="0 6 2 * *",  # the 2nd of each month: the previous month's file is out by then
+    start_date=pendulum.datetime(2021, 1, 1, tz="UTC"),
+    end_date=pendulum.datetime(2021, 12, 31, tz="UTC"),
+    catchup=True,
+    max_active_runs=1,  # unpausing walks 2021 one month at a time
+    default_args={"owner": "airflow"},
+    tags=["nyc-taxi", "postgres"],
+    doc_md=__doc__,
+)
+def local_ingestion():
+    for taxi in TAXI_TYPES:
+
+        @task_group(group_id=taxi)
+        def ingest(taxi: str = taxi):
+            path = download(taxi, MONTH, URL_TEMPLATE)
+            load(taxi, MONTH, path) >> check(taxi, MONTH, path)
+
+        ingest()
+
+
+local_ingestion()
