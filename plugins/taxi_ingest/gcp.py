@@ -62,7 +62,10 @@ class GcpConfigError(IngestError):
 
 
 def _key_hint() -> str:
-    key_file = os.environ.get("GCP_KEY_FILE") or DEFAULT_KEY_FILE
+    # The name the user chose: GCP_KEY_FILE if passed through, else the file GOOGLE_APPLICATION_CREDENTIALS
+    # names (compose sets it to /opt/airflow/google/${GCP_KEY_FILE}), else the default.
+    configured = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS", "").strip()
+    key_file = os.environ.get("GCP_KEY_FILE") or (Path(configured).name if configured else DEFAULT_KEY_FILE)
     return (
         f"Put your service-account key at google/{key_file} on the host "
         f"(mounted read-only at {CONTAINER_KEY_DIR}/{key_file}) "

@@ -183,7 +183,7 @@ def test_first_task_fails_at_once_with_the_helpful_message(dagbag, tmp_path, mon
     bad = _write_key(
         tmp_path / "google_credentials.json", {"type": "authorized_user", "refresh_token": SECRET}
     )
-    for env in ({}, {"GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path / "absent.json")},
+    for env in ({}, {"GOOGLE_APPLICATION_CREDENTIALS": str(tmp_path / "nowhere" / "google_credentials.json")},
                 {"GOOGLE_APPLICATION_CREDENTIALS": str(bad)}):  # fmt: skip
         monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
         for k, v in env.items():
@@ -193,3 +193,64 @@ def test_first_task_fails_at_once_with_the_helpful_message(dagbag, tmp_path, mon
             first.python_callable()
         assert time.monotonic() - started < 1.0
         _assert_helpful(str(err.value))
+
+
+def test_hint_uses_the_file_name_from_google_application_credentials(monkeypatch):
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", "/opt/airflow/google/my-sa.json")
+    with pytest.raises(gcp.GcpCredentialsError) as err:
+        gcp.check_credentials()
+    _assert_helpful(str(err.value), "my-sa.json")
+
+
+# ---- the connection the compose file defines ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_looking_key(tmp_path_factory):
+    """A service-account key google-auth accepts (a real RSA key; it is never sent anywhere)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    pem = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        .decode()
+    )
+    info = {**fake_service_account_key(), "private_key": pem}
+    return _write_key(tmp_path_factory.mktemp("google") / "google_credentials.json", info), info
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        # what the lead planned for docker-compose.yaml (prefixed extras in a URI)
+        "google-cloud-platform://?extra__google_cloud_platform__key_path={key}"
+        "&extra__google_cloud_platform__project={project}",
+        # short extras names (provider >= 9 style)
+        "google-cloud-platform://?key_path={key}&project={project}",
+        # JSON form
+        '{{"conn_type": "google_cloud_platform", "extra": {{"key_path": "{key}", "project": "{project}"}}}}',
+    ],
+    ids=["uri-prefixed", "uri-short", "json"],
+)
+def test_compose_connection_forms_give_key_credentials_and_project(real_looking_key, monkeypatch, form):
+    from airflow.providers.google.cloud.hooks.bigquery import BigQueryHook
+    from airflow.providers.google.cloud.hooks.gcs import GCSHook
+    from google.oauth2 import service_account
+
+    key, info = real_looking_key
+    monkeypatch.setenv("AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT", form.format(key=key, project="my-gcp-project"))
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key))
+    assert gcp.check_credentials() == key
+
+    hook = GCSHook()
+    credentials, project = hook.get_credentials_and_project_id()
+    assert isinstance(credentials, service_account.Credentials)
+    assert credentials.service_account_email == info["client_email"]
+    assert project == "my-gcp-project"
+    assert hook.get_conn().project == "my-gcp-project"
+    assert (
+        BigQueryHook(use_legacy_sql=False).get_client(project_id="my-gcp-project").project == "my-gcp-project"
+    )
