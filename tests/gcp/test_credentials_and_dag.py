@@ -6,6 +6,7 @@ import json
 import logging
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -230,10 +231,12 @@ def real_looking_key(tmp_path_factory):
         "&extra__google_cloud_platform__project={project}",
         # short extras names (provider >= 9 style)
         "google-cloud-platform://?key_path={key}&project={project}",
+        # what docker-compose.yaml sets (percent-encoded path)
+        "google-cloud-platform://?key_path={key_quoted}&project={project}",
         # JSON form
         '{{"conn_type": "google_cloud_platform", "extra": {{"key_path": "{key}", "project": "{project}"}}}}',
     ],
-    ids=["uri-prefixed", "uri-short", "json"],
+    ids=["uri-prefixed", "uri-short", "uri-compose", "json"],
 )
 def test_compose_connection_forms_give_key_credentials_and_project(real_looking_key, monkeypatch, form):
     from airflow.providers.google.cloud.hooks.bigquery import BigQueryHook
@@ -241,7 +244,10 @@ def test_compose_connection_forms_give_key_credentials_and_project(real_looking_
     from google.oauth2 import service_account
 
     key, info = real_looking_key
-    monkeypatch.setenv("AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT", form.format(key=key, project="my-gcp-project"))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT",
+        form.format(key=key, key_quoted=quote(str(key), safe=""), project="my-gcp-project"),
+    )
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key))
     assert gcp.check_credentials() == key
 
