@@ -193,9 +193,11 @@ def upload_to_gcs(
     gcp_conn_id: str = DEFAULT_CONN_ID,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> str:
-    """Upload a file with a chunked, resumable upload; returns ``gs://bucket/object``.
+    """Upload a file through GCSHook; returns ``gs://bucket/object``.
 
-    Re-running replaces the object (same name, new content): the step is idempotent.
+    Over 8 MiB it goes as a resumable upload in ``chunk_size`` chunks, below as one request. Either
+    way the object appears only once complete, and re-running replaces it (same name, new
+    content): the step is idempotent.
     """
     from airflow.providers.google.cloud.hooks.gcs import GCSHook
 
