@@ -89,8 +89,14 @@ class Stack:
         return time.monotonic() - t0
 
     def container_ids(self, service: str | None = None, all_states: bool = False) -> list[str]:
-        args = ["ps", "-q"] + (["-a"] if all_states else []) + ([service] if service else [])
-        return self.compose(*args).stdout.split()
+        """Containers of this project (running ones unless all_states), found by compose's labels:
+        `compose ps` differs between v1 (lists exited containers) and v2."""
+        cmd = ["docker", "ps", "-q", "--filter", f"label=com.docker.compose.project={self.project}"]
+        if service:
+            cmd += ["--filter", f"label=com.docker.compose.service={service}"]
+        if all_states:
+            cmd.append("-a")
+        return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.split()
 
     def inspect(self, container: str, fmt: str) -> str:
         return subprocess.run(["docker", "inspect", "-f", fmt, container], capture_output=True,
