@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from pathlib import Path
 
 import psycopg2
 import pytest
 from support.postgres import start_postgres_container, stop_postgres_container
+
+# Airflow reads its configuration when first imported: keep host-side tests away from
+# ~/airflow and from the example DAGs.
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="airflow-lite-tests-"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
 
 @pytest.fixture(scope="session")
