@@ -9,6 +9,9 @@ from support.stack import Stack
 LAST = "lifecycle"
 
 TEST_URL_TEMPLATE = "http://taxi-files:8000/{taxi}/{taxi}_tripdata_{year}-{month}.csv.gz"
+# Settings of the in-stack GCS emulator (tests/stack/docker-compose.test.yaml).
+TEST_GCP = {"GCP_PROJECT_ID": "airflow-lite-test", "GCP_GCS_BUCKET": "airflow-lite-test-bucket",
+            "BIGQUERY_DATASET": "trips_data_all"}
 
 
 def pytest_collection_modifyitems(items):
@@ -22,7 +25,7 @@ def pytest_configure(config):
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory, figures, artifacts_dir):
     s = Stack(tmp_path_factory.mktemp("stack"), override_files=("tests/stack/docker-compose.test.yaml",),
-              env={"TAXI_URL_TEMPLATE": TEST_URL_TEMPLATE})
+              env={"TAXI_URL_TEMPLATE": TEST_URL_TEMPLATE, **TEST_GCP})
     (s.dir / "test-files").mkdir()
     s.build()
     s.up_seconds = s.up()
