@@ -94,3 +94,30 @@ def test_postgres_is_not_published_and_the_ui_only_on_loopback(stack):
     assert stack.inspect(pg, "{{json .NetworkSettings.Ports}}").count("HostPort") == 0
     (web,) = stack.container_ids("webserver")
     assert stack.inspect(web, '{{(index (index .NetworkSettings.Ports "8080/tcp") 0).HostIp}}') == "127.0.0.1"
+
+
+def test_the_courses_by_hand_db_upgrade_still_works(stack):
+    # deprecated alias of `airflow db migrate` in 2.11; the course's "Database error" fix
+    result = stack.compose("run", "--rm", "webserver", "airflow", "db", "upgrade")
+    assert "deprecated" in (result.stdout + result.stderr).lower()
+
+
+def test_a_key_in_google_never_reaches_the_image(stack):
+    import subprocess
+    import uuid
+
+    key = stack.dir / "google" / "google_credentials.json"
+    key.write_text('{"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----"}')
+    tag = f"airflow-lite-keycheck:{uuid.uuid4().hex[:8]}"
+    try:
+        subprocess.run(["docker", "build", "-q", "-t", tag, "."], cwd=stack.dir, check=True,
+                       capture_output=True)
+        # by name anywhere in the image, and by content where the build context could land
+        found = subprocess.run(["docker", "run", "--rm", "--entrypoint", "bash", tag, "-c",
+                                "find / -xdev -name google_credentials.json; "
+                                "grep -rl 'BEGIN PRIVATE KEY' /opt/airflow; true"],
+                               capture_output=True, text=True, check=True)
+        assert found.stdout == "", found.stdout
+    finally:
+        key.unlink()
+        subprocess.run(["docker", "rmi", "-f", tag], capture_output=True)
