@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import sys
@@ -35,8 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m taxi_ingest",
         description="Download NYC taxi months and load them into Postgres (idempotent, atomic per month).",
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser = functools.partial(sub.add_parser, parents=[common])
 
     p = sub.add_parser("download", help="download one month's file (reuses a complete earlier download)")
     _add_month_source(p)

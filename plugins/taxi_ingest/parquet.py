@@ -24,8 +24,8 @@ from taxi_ingest.sources import file_format
 log = logging.getLogger("taxi_ingest")
 
 BATCH_ROWS = 64 * 1024
-ROW_GROUP_ROWS = 256 * 1024  # ~40 MB of trips in memory before a row group is written
-CSV_BLOCK_BYTES = 4 << 20
+ROW_GROUP_ROWS = 128 * 1024  # ~20 MB of trips held before a row group is written (RSS budget 256 MB)
+CSV_BLOCK_BYTES = 1 << 20
 
 # How the CSV reader should parse each logical type: ints as float64 first, so "1.0" parses and a
 # real fraction is caught by the safe cast afterwards.

@@ -25,8 +25,13 @@ def test_fix_chunk_drops_float_zeros_only_at_field_ends():
     assert fix_chunk(piece) == b"1,2021-01-01 00:00:10,2.10,0.5,10,-3\n2,,1.05,3,0,N\r\n"
 
 
-def test_fix_chunk_drops_blank_lines():
-    assert fix_chunk(b"\n1,2\n\n3,4\r\n\r\n5,6\n") == b"1,2\n3,4\r\n5,6\n"
+def test_blank_lines_after_the_header_are_skipped(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_bytes(b"a,b\n\r\n\n1.0,2\n3,4.0\r\n")
+    with open_binary(path) as stream:
+        read_header(stream, path)
+        assert b"".join(iter_line_chunks(stream, path)) == b"1,2\n3,4\r\n"
+    assert count_data_rows(path) == 2
 
 
 def test_line_chunks_are_whole_lines_whatever_the_read_size(tmp_path):
