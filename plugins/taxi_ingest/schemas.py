@@ -1,4 +1,4 @@
-"""Canonical columns per taxi type: the union of the columns seen in 2019-2024 files.
+"""Canonical columns per taxi type: the union of the columns seen in 2019-2025 files.
 
 One definition drives the Postgres DDL, the pyarrow schema of the parquet files and the
 case-insensitive mapping of whatever header a given month's file happens to have.
@@ -72,6 +72,7 @@ YELLOW = _trip(
         ("payment_type", "int"),
         *[(m, "num") for m in _MONEY],
         ("airport_fee", "num"),
+        ("cbd_congestion_fee", "num"),  # from 2025
     ],
     "tpep_pickup_datetime", "tpep_dropoff_datetime",
 )
@@ -86,6 +87,7 @@ GREEN = _trip(
         ("tolls_amount", "num"), ("ehail_fee", "num"), ("improvement_surcharge", "num"),
         ("total_amount", "num"), ("payment_type", "int"), ("trip_type", "int"),
         ("congestion_surcharge", "num"),
+        ("cbd_congestion_fee", "num"),  # from 2025
     ],
     "lpep_pickup_datetime", "lpep_dropoff_datetime",
 )

@@ -35,6 +35,10 @@ CASES = [
         t, d / "yellow_tripdata_2022-03.parquet", rename={"airport_fee": "Airport_fee"},
         types={"passenger_count": pa.float64(), "RatecodeID": pa.float64(), "VendorID": pa.int64(),
                "tpep_pickup_datetime": pa.timestamp("ns")})),
+    ("yellow-parquet-2025-cbd-fee", "yellow", "2025-02", lambda t, d: write_parquet(
+        t, d / "yellow_tripdata_2025-02.parquet", rename={"airport_fee": "Airport_fee"})),
+    ("green-csvgz-2025-cbd-fee", "green", "2025-03", lambda t, d: write_csv(
+        t, d / "green_tripdata_2025-03.csv.gz")),
     ("yellow-plain-csv", "yellow", "2023-07", lambda t, d: write_csv(t, d / "yellow_tripdata_2023-07.csv")),
     ("green-csvgz-float-ints", "green", "2019-11", lambda t, d: write_csv(
         t, d / "green_tripdata_2019-11.csv.gz", float_ints=True, drop=("congestion_surcharge",))),
