@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg2
@@ -274,3 +275,18 @@ def test_sigkill_mid_copy_leaves_the_old_month(postgres_url, tmp_path):
     assert rerun.returncode == 0, rerun.stderr
     assert rerun.stdout.strip() == "1000000"
     assert stored_rows(postgres_url, "yellow", "2021-01") == 1_000_000
+
+
+def test_a_2025_file_with_cbd_congestion_fee_loads_it(postgres_url, tmp_path):
+    # written by hand, independent of the package's schema: the TLC's 2025 header and casing
+    path = tmp_path / "yellow_tripdata_2025-02.csv"
+    path.write_text(
+        "VendorID,tpep_pickup_datetime,tpep_dropoff_datetime,passenger_count,trip_distance,RatecodeID,"
+        "store_and_fwd_flag,PULocationID,DOLocationID,payment_type,fare_amount,extra,mta_tax,tip_amount,"
+        "tolls_amount,improvement_surcharge,total_amount,congestion_surcharge,Airport_fee,cbd_congestion_fee\n"
+        "1,2025-02-01 00:10:00,2025-02-01 00:20:00,1,2.5,1,N,142,236,1,12.1,3.5,0.5,3,0,1,20.85,2.5,0,0.75\n"
+        "2,2025-02-03 08:00:00,2025-02-03 08:30:00,2,7.1,1,N,132,48,2,35,0,0.5,0,6.94,1,46.69,2.5,1.75,0\n")
+    assert load_month(postgres_url, path, "yellow", "2025-02") == 2
+    with psycopg2.connect(postgres_url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT sum(cbd_congestion_fee), sum(airport_fee) FROM yellow_tripdata")
+        assert cur.fetchone() == (Decimal("0.75"), Decimal("1.75"))
