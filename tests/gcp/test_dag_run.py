@@ -11,7 +11,6 @@ import functools
 import gzip
 import io
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -21,12 +20,12 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from support.airflow_run import fresh_airflow_env, run_dag
 
 from gcp.conftest import DATASET, GCP_ENV, PROJECT, anonymous_conn_uri, fake_service_account_key
 from taxi_ingest.schemas import arrow_schema, schema_for
 
 ROOT = Path(__file__).resolve().parents[2]
-RUN_DAG = Path(__file__).with_name("run_dag.py")
 ROWS = {"yellow": 120, "green": 45, "fhv": 80}
 SECRET = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC-not-for-logs"
 MONTH_TASK_DATE = "2021-01-02T06:00:00+00:00"  # logical date of the run that ingests 2021-01
@@ -70,45 +69,16 @@ def source_server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def airflow_env(tmp_path_factory):
-    """Environment of a fresh Airflow (own home, migrated SQLite DB, our dags/ and plugins/)."""
-    home = tmp_path_factory.mktemp("airflow_home")
-    # An empty plugins folder: taxi_ingest is imported from PYTHONPATH, as from plugins/ on sys.path in
-    # the image. (Airflow's plugin loader and plugins/ itself: see test_plugin_loader_... below.)
-    (home / "plugins").mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in GCP_ENV and not k.startswith("AIRFLOW")}
-    env.update(
-        AIRFLOW_HOME=str(home),
-        AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "dags"),
-        AIRFLOW__CORE__PLUGINS_FOLDER=str(home / "plugins"),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__DATABASE__LOAD_DEFAULT_CONNECTIONS="False",
-        PYTHONPATH=str(ROOT / "plugins"),
-    )
-    subprocess.run(
-        [sys.executable, "-m", "airflow", "db", "migrate"],
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    return env
+    """A fresh Airflow seeing our dags/ and taxi_ingest, without any GCP setting of the caller's.
+    (Airflow's plugin loader and plugins/ itself: see test_plugin_loader_... below.)"""
+    return fresh_airflow_env(tmp_path_factory.mktemp("airflow_home"), drop=GCP_ENV)
 
 
-def run_dag(env: dict, extra: dict, data_dir: Path) -> tuple[dict, str, float]:
-    env = {**env, "TAXI_DATA_DIR": str(data_dir), **extra}
+def run_gcs_dag(env: dict, extra: dict, data_dir: Path) -> tuple[dict, str, float]:
     started = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, str(RUN_DAG), str(ROOT / "dags"), MONTH_TASK_DATE],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    elapsed = time.monotonic() - started
-    output = proc.stdout + proc.stderr
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
-    assert lines, f"no result (exit {proc.returncode}):\n{output[-5000:]}"
-    return json.loads(lines[-1][len("RESULT ") :]), output, elapsed
+    result, output = run_dag({**env, "TAXI_DATA_DIR": str(data_dir), **extra}, "data_ingestion_gcs",
+                             MONTH_TASK_DATE)
+    return result, output, time.monotonic() - started
 
 
 @pytest.fixture
@@ -128,7 +98,7 @@ def pipeline_env(emulator_env, bucket, fake_bigquery, source_server):
 def test_a_month_lands_in_gcs_and_bigquery_and_reruns_cleanly(
     airflow_env, pipeline_env, storage_client, bucket, fake_bigquery, tmp_path
 ):
-    result, output, _ = run_dag(airflow_env, pipeline_env, tmp_path / "data")
+    result, output, _ = run_gcs_dag(airflow_env, pipeline_env, tmp_path / "data")
     assert result.get("state") == "success", output[-8000:]
     assert set(result["tasks"].values()) == {"success"}
     assert len(result["tasks"]) == 1 + 3 * 5
@@ -158,7 +128,7 @@ def test_a_month_lands_in_gcs_and_bigquery_and_reruns_cleanly(
 
     # Same month again: same three objects (replaced), tables updated in place, no duplicates.
     fake_bigquery.requests.clear()
-    result, output, _ = run_dag(airflow_env, pipeline_env, tmp_path / "data")
+    result, output, _ = run_gcs_dag(airflow_env, pipeline_env, tmp_path / "data")
     assert result.get("state") == "success", output[-8000:]
     again = objects()
     assert sorted(again) == sorted(first)
@@ -182,7 +152,7 @@ def test_without_a_key_the_first_task_fails_at_once(airflow_env, tmp_path, key):
         path = tmp_path / "k.json"
         path.write_text(json.dumps({**fake_service_account_key(SECRET), "type": "authorized_user"}))
         env["GOOGLE_APPLICATION_CREDENTIALS"] = str(path)
-    result, output, elapsed = run_dag(airflow_env, env, tmp_path / "data")
+    result, output, elapsed = run_gcs_dag(airflow_env, env, tmp_path / "data")
 
     assert "import_errors" not in result
     assert result["state"] == "failed"

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import psycopg2
 import pytest
+from support.airflow_run import fresh_airflow_env, run_dag
 
 from ingest.taxidata import make_trips, write_csv
 
@@ -20,20 +20,7 @@ DAG_FILE = ROOT / "dags" / "data_ingestion_local.py"
 @pytest.fixture(scope="module")
 def airflow_env(tmp_path_factory):
     """A fresh Airflow (own home, migrated SQLite DB) seeing our dags/ and taxi_ingest."""
-    home = tmp_path_factory.mktemp("airflow_home")
-    (home / "plugins").mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "TAXI_"))}
-    env.update(
-        AIRFLOW_HOME=str(home),
-        AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "dags"),
-        AIRFLOW__CORE__PLUGINS_FOLDER=str(home / "plugins"),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__DATABASE__LOAD_DEFAULT_CONNECTIONS="False",
-        PYTHONPATH=str(ROOT / "plugins"),
-    )
-    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env, check=True,
-                   capture_output=True, timeout=300)
-    return env
+    return fresh_airflow_env(tmp_path_factory.mktemp("airflow_home"), drop=("TAXI_",))
 
 
 def _python(env, code):
@@ -94,15 +81,8 @@ def test_a_dag_run_loads_the_month_of_every_taxi_type(airflow_env, postgres_url,
     }
     try:
         for _ in range(2):  # a rerun of the same month replaces it and reuses the downloads
-            proc = subprocess.run(
-                [sys.executable, str(ROOT / "tests" / "ingest" / "run_local_dag.py"), str(ROOT / "dags"),
-                 "2021-03-02T06:00:00+00:00"],
-                env=env, capture_output=True, text=True, timeout=500,
-            )
-            lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
-            assert lines, (proc.stdout + proc.stderr)[-5000:]
-            result = json.loads(lines[-1][len("RESULT "):])
-            assert result.get("state") == "success", (result, (proc.stdout + proc.stderr)[-5000:])
+            result, output = run_dag(env, "LocalIngestionDag", "2021-03-02T06:00:00+00:00", timeout=500)
+            assert result.get("state") == "success", (result, output[-5000:])
             assert set(result["tasks"].values()) == {"success"} and len(result["tasks"]) == 9
         with psycopg2.connect(target) as conn, conn.cursor() as cur:
             counts = {}

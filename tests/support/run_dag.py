@@ -1,6 +1,6 @@
-"""Run one DagRun of data_ingestion_gcs with `dag.test()` (child process of test_dag_run.py).
+"""Run one DagRun with `dag.test()` (child process of support.airflow_run.run_dag).
 
-Usage: python run_dag.py <dags folder> <logical date>. Prints one line `RESULT {json}` at the end.
+Usage: python run_dag.py <dags folder> <dag id> <logical date>. Prints one line `RESULT {json}` at the end.
 """
 
 from __future__ import annotations
@@ -16,17 +16,15 @@ from airflow.models import DagBag
 from airflow.providers.fab.auth_manager.models import User  # noqa: F401
 
 
-def main(dags_folder: str, logical_date: str) -> None:
+def main(dags_folder: str, dag_id: str, logical_date: str) -> None:
     bag = DagBag(dag_folder=dags_folder, include_examples=False)
-    errors = {k: v for k, v in bag.import_errors.items() if k.endswith("data_ingestion_gcs.py")}
-    if errors:
-        print("RESULT " + json.dumps({"import_errors": errors}))
+    if dag_id not in bag.dags:
+        print("RESULT " + json.dumps({"import_errors": bag.import_errors}))
         return
-    dag = bag.dags["data_ingestion_gcs"]
-    run = dag.test(execution_date=pendulum.parse(logical_date))
+    run = bag.dags[dag_id].test(execution_date=pendulum.parse(logical_date))
     tasks = {ti.task_id: ti.state for ti in run.get_task_instances()}
     print("RESULT " + json.dumps({"state": run.state, "tasks": tasks}), flush=True)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(*sys.argv[1:4])
