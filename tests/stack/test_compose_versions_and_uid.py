@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 
@@ -48,3 +49,16 @@ def test_stack_works_with_another_airflow_uid(tmp_path, figures):
         assert "PermissionError" not in stack.logs()
     finally:
         stack.down()
+
+
+@pytest.mark.parametrize("cmd", [V1, V2], ids=["compose-v1", "compose-v2"])
+def test_a_setting_missing_from_env_is_named(cmd, tmp_path):
+    if not installed(cmd):
+        pytest.skip(f"{' '.join(cmd)} is not installed here")
+    shutil.copy(REPO / "docker-compose.yaml", tmp_path)
+    lines = (REPO / ".env").read_text().splitlines()
+    (tmp_path / ".env").write_text("\n".join(x for x in lines if not x.startswith("AIRFLOW_UID=")) + "\n")
+    env = {k: v for k, v in os.environ.items() if k != "AIRFLOW_UID"}
+    result = subprocess.run([*cmd, "config", "-q"], cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert result.returncode != 0
+    assert "set AIRFLOW_UID in .env" in result.stderr

@@ -121,3 +121,20 @@ def test_a_key_in_google_never_reaches_the_image(stack):
     finally:
         key.unlink()
         subprocess.run(["docker", "rmi", "-f", tag], capture_output=True)
+
+
+def test_a_broken_dag_file_shows_as_an_import_error(stack):
+    broken = stack.dir / "dags" / "broken_on_purpose.py"
+    broken.write_text("from airflow import DAG\nraise RuntimeError('this DAG is broken on purpose')\n")
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            errors = stack.get("/importErrors").json()["import_errors"]
+            hits = [e for e in errors if e["filename"].endswith("broken_on_purpose.py")]
+            if hits:
+                assert "broken on purpose" in hits[0]["stack_trace"]
+                break
+            assert time.monotonic() < deadline, f"no import error listed after 30 s: {errors}"
+            time.sleep(0.5)
+    finally:
+        broken.unlink()
