@@ -12,7 +12,7 @@ Configuration comes from the environment, read when a task runs:
 - ``BIGQUERY_PARTITIONED_TABLE``: "true" to also (re)build a native table partitioned by pickup date.
 - ``STORAGE_EMULATOR_HOST`` (tests only): talk to a GCS emulator; the key check is then skipped and the
   connection should be anonymous (``google-cloud-platform://?is_anonymous=true&project=...``).
-  BigQuery steps are skipped in that mode unless ``BIGQUERY_EMULATOR_HOST`` points at a stand-in.
+  BigQuery steps are skipped in that mode unless ``BIGQUERY_EMULATOR_HOST`` points at a local fake.
 """
 
 from __future__ import annotations
@@ -324,7 +324,7 @@ def _flag(name: str) -> bool:
 
 
 def _bigquery_reachable() -> bool:
-    """In emulator mode only talk to BigQuery if a stand-in endpoint is configured too."""
+    """In emulator mode only talk to BigQuery if a fake endpoint is configured too."""
     return not emulator_mode() or bool(os.environ.get("BIGQUERY_EMULATOR_HOST"))
 
 

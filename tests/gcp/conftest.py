@@ -1,4 +1,4 @@
-"""Fixtures of the GCS/BigQuery tests: a real GCS emulator, a BigQuery stand-in, parquet files."""
+"""Fixtures of the GCS/BigQuery tests: a real GCS emulator, a fake BigQuery, parquet files."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Local stand-ins for Google's APIs, all bound to 127.0.0.1 on random ports.
+"""Local fakes for Google's APIs, all bound to 127.0.0.1 on random ports.
 
 - `GcsEmulator`: the real `gcp-storage-emulator` in a child process, in memory.
 - `RecordingProxy`: forwards to another local server and records every request (to see chunked uploads).
@@ -170,7 +170,7 @@ class RecordingProxy(_Server):
 
 
 # --------------------------------------------------------------------------------------------------
-# BigQuery stand-in
+# BigQuery fake
 # --------------------------------------------------------------------------------------------------
 
 _TABLES = re.compile(r"^/bigquery/v2/projects/([^/]+)/datasets/([^/]+)/tables/?$")

@@ -1,7 +1,7 @@
-"""BigQuery external/partitioned tables, against a local stand-in of the BigQuery REST API.
+"""BigQuery external/partitioned tables, against a local fake of the BigQuery REST API.
 
 The real google-cloud-bigquery client (built by Airflow's BigQueryHook from the connection) talks
-to the stand-in through BIGQUERY_EMULATOR_HOST; the tests check the table definitions it sends.
+to the fake through BIGQUERY_EMULATOR_HOST; the tests check the table definitions it sends.
 """
 
 from __future__ import annotations

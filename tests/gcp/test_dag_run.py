@@ -1,7 +1,7 @@
 """Whole DagRuns of data_ingestion_gcs (`dag.test()`, real Airflow on a throwaway SQLite DB).
 
 Sources come from a local HTTP server (TAXI_URL_TEMPLATE as an AIRFLOW_VAR_), uploads go to the GCS
-emulator, BigQuery calls to the stand-in. Airflow runs in a child process with its own AIRFLOW_HOME.
+emulator, BigQuery calls to the fake. Airflow runs in a child process with its own AIRFLOW_HOME.
 """
 
 from __future__ import annotations
