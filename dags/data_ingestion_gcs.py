@@ -36,7 +36,9 @@ def check_gcp_setup() -> None:
 
 @task
 def download(taxi: str, month: str, url_template: str) -> str:
-    return gcp.download_month(taxi, month, url_template)
+    from taxi_ingest.download import download_month
+
+    return str(download_month(taxi, month, url_template))
 
 
 @task

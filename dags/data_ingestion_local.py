@@ -13,7 +13,6 @@ Config:
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 import pendulum
@@ -26,7 +25,6 @@ except ImportError:  # Airflow 2.x
 from taxi_ingest.sources import DEFAULT_URL_TEMPLATE, TAXI_TYPES
 
 CONN_ID = "ny_taxi_postgres"
-DATA_DIR = os.environ.get("TAXI_DATA_DIR", "/opt/airflow/data")
 # Rendered when the task runs, so the Variable is not read while the scheduler parses this file.
 MONTH = "{{ logical_date.strftime('%Y-%m') }}"
 URL_TEMPLATE = "{{ var.value.get('TAXI_URL_TEMPLATE', '" + DEFAULT_URL_TEMPLATE + "') }}"
@@ -35,10 +33,9 @@ URL_TEMPLATE = "{{ var.value.get('TAXI_URL_TEMPLATE', '" + DEFAULT_URL_TEMPLATE 
 @task(retries=5, retry_delay=timedelta(minutes=1), retry_exponential_backoff=True,
       max_retry_delay=timedelta(hours=1))
 def download(taxi: str, month: str, url_template: str) -> str:
-    from taxi_ingest.download import download as fetch
-    from taxi_ingest.sources import render_url
+    from taxi_ingest.download import download_month
 
-    return str(fetch(render_url(url_template, taxi, month), f"{DATA_DIR}/{taxi}"))
+    return str(download_month(taxi, month, url_template))
 
 
 def _hook():

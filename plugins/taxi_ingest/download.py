@@ -16,10 +16,12 @@ import urllib3
 
 from taxi_ingest.errors import CorruptFileError, DownloadError, NotFoundError, WrongMonthError
 from taxi_ingest.progress import Progress
-from taxi_ingest.sources import file_format, file_name, month_in_name, month_str
+from taxi_ingest.sources import check_taxi, file_format, file_name, month_in_name, month_str, render_url
 
 log = logging.getLogger("taxi_ingest")
 
+# Where DAG downloads go unless $TAXI_DATA_DIR says otherwise: ./data on the host in the compose stack.
+DEFAULT_DATA_DIR = "/opt/airflow/data"
 CHUNK = 1 << 20
 TIMEOUT = (15, 120)  # connect, between bytes
 # Retrying is Airflow's job; this only rides out a short 5xx blip within one task try.
@@ -52,6 +54,12 @@ def download(url: str, dest_dir: str | Path) -> Path:
         tmp.unlink(missing_ok=True)
     log.info("downloaded %s (%.1f MB)", dest, dest.stat().st_size / 1e6)
     return dest
+
+
+def download_month(taxi: str, month: str, url_template: str, data_dir: str | Path | None = None) -> Path:
+    """The month's file of `taxi` (URL from `url_template`) into <data dir>/<taxi>/, reused if complete."""
+    dest = Path(data_dir or os.environ.get("TAXI_DATA_DIR") or DEFAULT_DATA_DIR) / check_taxi(taxi)
+    return download(render_url(url_template, taxi, month), dest)
 
 
 def _fetch(url: str, tmp: Path) -> None:

@@ -23,13 +23,14 @@ import os
 from pathlib import Path
 
 from taxi_ingest.errors import IngestError
+from taxi_ingest.schemas import schema_for
+from taxi_ingest.sources import check_taxi, parse_month
 
 log = logging.getLogger(__name__)
 
 DEFAULT_CONN_ID = "google_cloud_default"
 DEFAULT_KEY_FILE = "google_credentials.json"
 CONTAINER_KEY_DIR = "/opt/airflow/google"
-DEFAULT_DATA_DIR = "/opt/airflow/data"
 # Files over 8 MiB go up as a resumable upload in chunks of this size (a multiple of 256 KiB), so a
 # dropped connection costs one chunk, not the whole month; google-cloud-storage sends smaller files
 # in one multipart request whatever the chunk size.
@@ -157,18 +158,6 @@ def check_gcp_setup() -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def _year(month: str) -> str:
-    from taxi_ingest.sources import parse_month
-
-    return f"{parse_month(month).year:04d}"
-
-
-def _check_taxi(taxi: str) -> str:
-    from taxi_ingest.sources import check_taxi
-
-    return check_taxi(taxi)
-
-
 def _stem(filename: str) -> str:
     name = Path(filename).name
     for suffix in _SOURCE_SUFFIXES:
@@ -179,11 +168,11 @@ def _stem(filename: str) -> str:
 
 def object_name(taxi: str, month: str, filename: str) -> str:
     """``raw/<taxi>/<year>/<file stem>.parquet`` (``yellow_tripdata_2021-01.csv.gz`` -> ``...01.parquet``)."""
-    year = _year(month)
+    year = f"{parse_month(month).year:04d}"
     stem = _stem(filename)
     if not stem or stem.startswith("."):
         raise IngestError(f"cannot derive an object name from {filename!r}")
-    return f"raw/{_check_taxi(taxi)}/{year}/{stem}.parquet"
+    return f"raw/{check_taxi(taxi)}/{year}/{stem}.parquet"
 
 
 def upload_to_gcs(
@@ -227,16 +216,16 @@ def upload_to_gcs(
 
 
 def external_table_id(taxi: str) -> str:
-    return f"external_{_check_taxi(taxi)}_tripdata"
+    return f"external_{check_taxi(taxi)}_tripdata"
 
 
 def partitioned_table_id(taxi: str) -> str:
-    return f"{_check_taxi(taxi)}_tripdata_partitioned"
+    return f"{check_taxi(taxi)}_tripdata_partitioned"
 
 
 def source_uri(bucket: str, taxi: str) -> str:
     """One wildcard over the taxi type's whole prefix: every month, every year."""
-    return f"gs://{bucket}/raw/{_check_taxi(taxi)}/*"
+    return f"gs://{bucket}/raw/{check_taxi(taxi)}/*"
 
 
 def _bq_client(project: str, gcp_conn_id: str, location: str | None = None):
@@ -302,9 +291,7 @@ def ensure_partitioned_table(
     location: str | None = None,
 ) -> str:
     """(Re)build a native table partitioned by pickup date from the external table. Idempotent."""
-    from taxi_ingest.schemas import schema_for
-
-    pickup = pickup_column or schema_for(_check_taxi(taxi)).pickup
+    pickup = pickup_column or schema_for(check_taxi(taxi)).pickup
     target = f"{project}.{dataset}.{partitioned_table_id(taxi)}"
     source = f"{project}.{dataset}.{external_table_id(taxi)}"
     sql = f"CREATE OR REPLACE TABLE `{target}`\nPARTITION BY DATE(`{pickup}`)\nAS SELECT * FROM `{source}`"
@@ -333,20 +320,6 @@ def _skip(reason: str):
 
     log.info("Skipping: %s", reason)
     return AirflowSkipException(reason)
-
-
-def source_url(taxi: str, month: str, url_template: str) -> str:
-    from taxi_ingest.sources import render_url
-
-    return render_url(url_template, taxi, month)
-
-
-def download_month(taxi: str, month: str, url_template: str, data_dir: str | None = None) -> str:
-    from taxi_ingest.download import download
-
-    dest = Path(data_dir or os.environ.get("TAXI_DATA_DIR") or DEFAULT_DATA_DIR) / taxi
-    dest.mkdir(parents=True, exist_ok=True)
-    return str(download(source_url(taxi, month, url_template), dest))
 
 
 def normalized_path(src: str | os.PathLike) -> Path:
