@@ -62,3 +62,12 @@ def test_a_setting_missing_from_env_is_named(cmd, tmp_path):
     result = subprocess.run([*cmd, "config", "-q"], cwd=tmp_path, capture_output=True, text=True, env=env)
     assert result.returncode != 0
     assert "set AIRFLOW_UID in .env" in result.stderr
+
+
+def test_every_env_setting_is_used_by_a_compose_file():
+    compose = (REPO / "docker-compose.yaml").read_text() + (REPO / "docker-compose.celery.yaml").read_text()
+    settings = [line.split("=", 1)[0] for line in (REPO / ".env").read_text().splitlines()
+                if line.strip() and not line.lstrip().startswith("#")]
+    assert settings
+    unused = [name for name in settings if "${" + name not in compose]
+    assert unused == [], f"set in .env but never passed on by docker-compose*.yaml: {unused}"
