@@ -16,7 +16,6 @@ emulator: an upper bound on per-file overhead, not a measure of your network to 
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import resource
@@ -33,52 +32,14 @@ JAN_2021_ROWS = 1_369_765
 
 
 def make_source(path: Path, rows: int, seed: int = 2021) -> None:
-    """A yellow-taxi csv.gz shaped like the 2021 files (ints, empty cells, money as decimals)."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
+    """A yellow-taxi csv.gz shaped like the 2021 files (no airport_fee yet), from the tests' generator."""
+    from support.taxidata import make_trips, write_csv
 
-    rng = np.random.default_rng(seed)
-    start = np.datetime64("2021-01-01T00:00:00")
-    pickup = start + rng.integers(0, 31 * 86400, rows).astype("timedelta64[s]")
-    dropoff = pickup + rng.integers(60, 3600, rows).astype("timedelta64[s]")
-
-    def ints(lo, hi, null_share=0.0):
-        values = rng.integers(lo, hi, rows)
-        mask = rng.random(rows) < null_share if null_share else None
-        return pa.array(values, pa.int64(), mask=mask)
-
-    def money(hi):
-        return pa.array(np.round(rng.random(rows) * hi, 2))
-
-    table = pa.table(
-        {
-            "VendorID": ints(1, 3, 0.07),
-            "tpep_pickup_datetime": pa.array(pickup),
-            "tpep_dropoff_datetime": pa.array(dropoff),
-            "passenger_count": ints(0, 6, 0.07),
-            "trip_distance": money(20),
-            "RatecodeID": ints(1, 6, 0.07),
-            "store_and_fwd_flag": pa.array(np.where(rng.random(rows) < 0.01, "Y", "N")),
-            "PULocationID": ints(1, 266),
-            "DOLocationID": ints(1, 266),
-            "payment_type": ints(1, 5, 0.07),
-            "fare_amount": money(60),
-            "extra": money(3),
-            "mta_tax": money(0.5),
-            "tip_amount": money(10),
-            "tolls_amount": money(6),
-            "improvement_surcharge": money(0.3),
-            "total_amount": money(80),
-            "congestion_surcharge": money(2.5),
-        }
-    )
-    with gzip.open(path, "wb", compresslevel=3) as out:
-        pacsv.write_csv(table, out)
+    write_csv(make_trips("yellow", "2021-01", rows, seed=seed), path, drop=("airport_fee",), gzip_level=3)
 
 
 def phase_convert(src: str, dst: str) -> dict:
-    from taxi_ingest.parquet import convert_to_parquet
+    from taxi_ingest.normalize import convert_to_parquet
 
     started = time.perf_counter()
     rows = convert_to_parquet(Path(src), Path(dst), "yellow")
@@ -86,7 +47,7 @@ def phase_convert(src: str, dst: str) -> dict:
 
 
 def phase_upload(src: str, chunk_mib: int) -> dict:
-    from gcp.servers import GcsEmulator
+    from support.gcp_fakes import GcsEmulator
 
     emulator = GcsEmulator().start()
     try:
@@ -95,18 +56,20 @@ def phase_upload(src: str, chunk_mib: int) -> dict:
             "google-cloud-platform://?is_anonymous=true&project=bench"
         )
         os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="gcs-bench-airflow-"))
+        from airflow.providers.google.cloud.hooks.gcs import GCSHook
         from google.auth.credentials import AnonymousCredentials
         from google.cloud import storage
 
         from taxi_ingest import gcp
 
+        hook = GCSHook()  # as the DAG's upload task builds it
         client = storage.Client(project="bench", credentials=AnonymousCredentials())
         client.create_bucket("bench")
         name = gcp.object_name("yellow", "2021-01", Path(src).name)
         timings = []
         for _ in range(2):  # the second upload replaces the first (idempotent rerun)
             started = time.perf_counter()
-            gcp.upload_to_gcs(src, "bench", name, chunk_size=chunk_mib * 1024 * 1024)
+            gcp.upload_to_gcs(hook, src, "bench", name, chunk_size=chunk_mib * 1024 * 1024)
             timings.append(time.perf_counter() - started)
         blobs = list(client.list_blobs("bench"))
         assert [b.name for b in blobs] == [name] and blobs[0].size == Path(src).stat().st_size

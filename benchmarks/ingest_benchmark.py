@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "plugins"), str(ROOT / "tests")]
 
-from ingest.taxidata import make_trips, write_csv, write_parquet  # noqa: E402
 from support.postgres import start_postgres_container, stop_postgres_container  # noqa: E402
+from support.taxidata import make_trips, write_csv, write_parquet  # noqa: E402
 
 from taxi_ingest.schemas import PG_TYPES, YELLOW  # noqa: E402
 

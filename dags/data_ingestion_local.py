@@ -1,7 +1,8 @@
 """Monthly NYC taxi trips (yellow, green, fhv) into the local Postgres database `ny_taxi`.
 
-Per taxi type: download >> load >> check, for the run's month. All logic lives in the taxi_ingest
-package (plugins/); this file only says when, what and with which settings.
+Per taxi type: download >> load >> check, for the run's month. The pipeline's logic lives in the
+taxi_ingest package (plugins/); this file says when, what and with which settings, and holds the
+Airflow glue: the connection's hook.
 
 Config:
 - Airflow Variable TAXI_URL_TEMPLATE (env AIRFLOW_VAR_TAXI_URL_TEMPLATE), read at run time, with
@@ -16,13 +17,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
+from airflow.timetables.interval import CronDataIntervalTimetable
 
 try:  # Airflow 3
     from airflow.sdk import dag, task, task_group
 except ImportError:  # Airflow 2.x
     from airflow.decorators import dag, task, task_group
 
-from taxi_ingest.sources import DEFAULT_URL_TEMPLATE, TAXI_TYPES
+from taxi_ingest.sources import DEFAULT_URL_TEMPLATE, DOWNLOAD_RETRIES, TAXI_TYPES
 
 CONN_ID = "ny_taxi_postgres"
 # Rendered when the task runs, so the Variable is not read while the scheduler parses this file.
@@ -30,18 +32,17 @@ MONTH = "{{ logical_date.strftime('%Y-%m') }}"
 URL_TEMPLATE = "{{ var.value.get('TAXI_URL_TEMPLATE', '" + DEFAULT_URL_TEMPLATE + "') }}"
 
 
-@task(retries=5, retry_delay=timedelta(minutes=1), retry_exponential_backoff=True,
-      max_retry_delay=timedelta(hours=1))
-def download(taxi: str, month: str, url_template: str) -> str:
-    from taxi_ingest.download import download_month
-
-    return str(download_month(taxi, month, url_template))
-
-
 def _hook():
     from airflow.providers.postgres.hooks.postgres import PostgresHook
 
     return PostgresHook(postgres_conn_id=CONN_ID)
+
+
+@task(**DOWNLOAD_RETRIES)
+def download(taxi: str, month: str, url_template: str) -> str:
+    from taxi_ingest.download import download_month
+
+    return str(download_month(taxi, month, url_template))
 
 
 @task(retries=1, retry_delay=timedelta(minutes=2))
@@ -70,7 +71,10 @@ def check(taxi: str, month: str, path: str) -> int:
 
 @dag(
     dag_id="LocalIngestionDag",
-    schedule="0 6 2 * *",  # the 2nd of each month: the previous month's file is out by then
+    # The 2nd of each month (the previous month's file is out by then), with Airflow 2's meaning on
+    # both majors: the run of 2021-03-02 processes 2021-03, its data interval. (Airflow 3 reads a
+    # plain cron string as CronTriggerTimetable, whose logical date is the run time: another month.)
+    schedule=CronDataIntervalTimetable("0 6 2 * *", timezone="UTC"),
     start_date=pendulum.datetime(2021, 1, 1, tz="UTC"),
     end_date=pendulum.datetime(2021, 12, 31, tz="UTC"),
     catchup=True,

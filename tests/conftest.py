@@ -9,6 +9,8 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+from support.gcp_fakes import GCP_ENV
+from support.net import HttpServer
 from support.postgres import start_postgres_container, stop_postgres_container
 
 # Airflow reads its configuration when first imported: keep host-side tests away from
@@ -47,7 +49,29 @@ def postgres_url(postgres_server_url):
         admin.close()
 
 
+@pytest.fixture
+def http_server(tmp_path):
+    """A local HTTP server for this test: serves tmp_path/served (`.root`), answers can be scripted."""
+    root = tmp_path / "served"
+    root.mkdir()
+    with HttpServer(root) as server:
+        yield server
+
+
 REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def dagbag():
+    """dags/ parsed in this process, as the scheduler would, without any Google setting or key."""
+    from airflow.models import DagBag
+
+    with pytest.MonkeyPatch.context() as mp:
+        for name in GCP_ENV:
+            mp.delenv(name, raising=False)
+        return DagBag(dag_folder=str(REPO / "dags"), include_examples=False)
+
+
 _FIGURES: list[str] = []
 
 

@@ -87,7 +87,7 @@ def run(args) -> object:
     if args.command == "download":
         return _month_file(args)
     if args.command == "convert":
-        from taxi_ingest.parquet import convert_to_parquet
+        from taxi_ingest.normalize import convert_to_parquet
 
         return convert_to_parquet(_local_file(args.src, "."), Path(args.dst), args.taxi)
 

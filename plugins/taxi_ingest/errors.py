@@ -31,3 +31,11 @@ class WrongMonthError(IngestError):
 
 class DataQualityError(IngestError):
     """Rows stored do not match rows read from the file."""
+
+
+class GcpCredentialsError(IngestError):
+    """The service-account key is missing, unreadable or not a service-account key."""
+
+
+class GcpConfigError(IngestError):
+    """A required setting (environment variable) of the GCS pipeline is missing or invalid."""

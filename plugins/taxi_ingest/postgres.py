@@ -3,17 +3,16 @@
 Each trip table is partitioned by LIST (month). A load builds the month's new partition as a
 separate table in one transaction (COPY, row count and month checks), then swaps it in for the
 old one and commits: readers see the old month or the new one, never a mix, and a crash or an
-error anywhere rolls everything back.
+error anywhere rolls everything back. The COPY itself: pgcopy.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
 import logging
 import re
-from collections.abc import Iterable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg2
@@ -21,17 +20,15 @@ from psycopg2 import sql
 from psycopg2.extensions import TRANSACTION_STATUS_IDLE, parse_dsn
 
 from taxi_ingest import csvstream
-from taxi_ingest.errors import BadInputError, CorruptFileError, DataQualityError, SchemaError, WrongMonthError
-from taxi_ingest.progress import Progress
+from taxi_ingest.errors import BadInputError, DataQualityError
+from taxi_ingest.months import check_name_month, check_rows_in_month, next_month
+from taxi_ingest.pgcopy import copy_file
 from taxi_ingest.schemas import PG_TYPES, ZONES, TableSchema, schema_for
-from taxi_ingest.sources import check_taxi, file_format, month_in_name, month_str, parse_month
+from taxi_ingest.sources import check_taxi, file_format, month_str, parse_month
 
 log = logging.getLogger("taxi_ingest")
 
-COPY_READ_SIZE = 1 << 20
 LOCK_NAMESPACE = "taxi_ingest"
-# A month file may hold a few stray trips (clock errors), but most pickups must be in the month.
-MIN_IN_MONTH_SHARE = 0.5
 
 
 # ---------------------------------------------------------------- connections and DDL
@@ -56,8 +53,11 @@ def connection(db) -> Iterator[psycopg2.extensions.connection]:
 
 
 def ensure_database(url: str) -> bool:
-    """Create the database named in `url` if it does not exist; True if it was created.
+    """Create the database named in `url` if it does not exist; True if this call created it.
 
+    Safe when many loads start at once on a fresh server: creators take turns on an advisory lock,
+    and any form of "already exists" (Postgres reports a concurrent CREATE DATABASE either as
+    DuplicateDatabase or as a unique violation on pg_database) counts as success.
     Accepts SQLAlchemy-style URLs too (postgresql+psycopg2://...), as PostgresHook.get_uri() gives.
     """
     params = parse_dsn(re.sub(r"^postgres(ql)?\+\w+://", "postgresql://", url))
@@ -71,16 +71,19 @@ def ensure_database(url: str) -> bool:
         if "does not exist" not in str(exc):
             raise
     admin = psycopg2.connect(**{**params, "dbname": "postgres"})
-    admin.autocommit = True
+    admin.autocommit = True  # CREATE DATABASE cannot run inside a transaction
     try:
         with admin.cursor() as cur:
+            # session-level lock: released when the connection closes, whatever happens
+            cur.execute("SELECT pg_advisory_lock(hashtext(%s), hashtext(%s))",
+                        (LOCK_NAMESPACE, f"database:{name}"))
             cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
             if cur.fetchone():
                 return False
             try:
                 cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            except psycopg2.errors.DuplicateDatabase:
-                return False  # created concurrently by someone else
+            except (psycopg2.errors.DuplicateDatabase, psycopg2.errors.UniqueViolation):
+                return False  # created at the same moment by a client that does not take the lock
             log.info("created database %s", name)
             return True
     finally:
@@ -112,122 +115,28 @@ def ensure_trip_table(conn, schema: TableSchema) -> None:
             )
 
 
-# ---------------------------------------------------------------- COPY
-
-
-class _ChunkReader:
-    """File-like object for copy_expert over (CSV bytes, row count) pairs; counts rows, logs progress.
-
-    An exception raised while reading is kept: psycopg2 replaces it with a generic COPY error.
-    """
-
-    def __init__(self, chunks: Iterable[tuple[bytes, int]], what: str):
-        self.chunks = iter(chunks)
-        self.rows = 0
-        self.error: BaseException | None = None
-        self.progress = Progress(what)
-
-    def read(self, size: int = -1) -> bytes:  # size is a hint: whole chunks are fine for COPY
-        try:
-            chunk, rows = next(self.chunks, (b"", 0))
-        except BaseException as exc:
-            self.error = exc
-            raise
-        self.rows += rows
-        self.progress.update(self.rows, len(chunk))
-        return chunk
-
-
-def _arrow_csv_chunks(path: Path, taxi: str) -> Iterator[tuple[bytes, int]]:
-    """Parquet (or any edition) -> canonical batches -> CSV bytes that COPY parses."""
-    import pyarrow.csv as pacsv  # lazily: ~60 MB of RSS the csv.gz path does without
-
-    from taxi_ingest.parquet import iter_normalized_batches
-
-    # Strings are always quoted, so "" stays an empty string and an unquoted empty field is NULL.
-    options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
-    for batch in iter_normalized_batches(path, taxi):
-        buf = io.BytesIO()
-        pacsv.write_csv(batch, buf, options)
-        yield buf.getvalue(), batch.num_rows
-
-
-def _describe_pg_error(exc: psycopg2.Error) -> str:
-    diag = exc.diag
-    message = diag.message_primary or str(exc).strip()
-    return f"{message} ({diag.context.strip()})" if diag.context else message
-
-
-def _open_source(path: Path, schema: TableSchema, taxi: str, stack: ExitStack):
-    """(column names in COPY order, iterator of (CSV bytes, rows)) for any edition of a file."""
-    if file_format(path.name) == "parquet":
-        return schema.names, _arrow_csv_chunks(path, taxi)
-    # Fast path: the file's own bytes go to COPY, with the header mapped to our column names.
-    # Taxi CSVs have no quoted newlines, so a line is a row (if not, the row check below fails).
-    stream = stack.enter_context(csvstream.open_binary(path))
-    columns = schema.map_header(csvstream.read_header(stream, path))
-    return columns, ((chunk, chunk.count(b"\n")) for chunk in csvstream.iter_line_chunks(stream, path))
-
-
-def copy_file(cur, table: str, path: Path, schema: TableSchema, taxi: str) -> int:
-    """COPY every row of `path` into `table`; returns rows copied, checked against rows read."""
-    path = Path(path)
-    with ExitStack() as stack:
-        columns, chunks = _open_source(path, schema, taxi, stack)
-        reader = _ChunkReader(chunks, f"load {path.name}")
-        # (FREEZE was measured: no faster here, so plain COPY.)
-        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
-            sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
-        )
-        try:
-            cur.copy_expert(statement, reader, size=COPY_READ_SIZE)
-        except psycopg2.Error as exc:
-            if reader.error is not None:
-                raise reader.error from None
-            if isinstance(exc, psycopg2.DataError | psycopg2.errors.BadCopyFileFormat):
-                problem = _describe_pg_error(exc)
-                raise SchemaError(f"{path.name}: Postgres rejected a value: {problem}") from None
-            raise
-    reader.progress.done(reader.rows)
-    if cur.rowcount != reader.rows:
-        raise DataQualityError(f"{path.name}: read {reader.rows} rows but COPY stored {cur.rowcount}")
-    if reader.rows == 0:
-        raise CorruptFileError(f"{path.name}: the file has a header but no data rows")
-    return reader.rows
-
-
 # ---------------------------------------------------------------- months
 
 
-def _check_name_month(path: Path, month: dt.date) -> None:
-    named = month_in_name(path.name)
-    if named is not None and named != month:
-        raise WrongMonthError(f"{path.name} is named for {month_str(named)}, not {month_str(month)}")
-
-
 def _check_rows_are_month(cur, table: str, schema: TableSchema, month: dt.date, path: Path) -> None:
-    """Most pickups must fall in `month`; otherwise the file is another month's (or the wrong file)."""
-    next_month = (month + dt.timedelta(days=32)).replace(day=1)
+    """The month rule of months.py, with the pickups counted over the staged rows."""
     pickup = sql.Identifier(schema.pickup)
     cur.execute(
         sql.SQL("SELECT count(*) FILTER (WHERE {p} >= %s AND {p} < %s), count({p}) FROM {t}").format(
             p=pickup, t=sql.Identifier(table)
         ),
-        (month, next_month),
+        (month, next_month(month)),
     )
     in_month, with_pickup = cur.fetchone()
-    if in_month >= MIN_IN_MONTH_SHARE * with_pickup:
-        return
-    cur.execute(
-        sql.SQL("SELECT to_char({p}, 'YYYY-MM') FROM {t} GROUP BY 1 ORDER BY count(*) DESC LIMIT 1").format(
-            p=pickup, t=sql.Identifier(table)
+
+    def mostly() -> str:
+        cur.execute(
+            sql.SQL("SELECT to_char({p}, 'YYYY-MM') FROM {t} GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")
+            .format(p=pickup, t=sql.Identifier(table))
         )
-    )
-    mostly = cur.fetchone()[0]
-    raise WrongMonthError(
-        f"{path.name}: only {in_month} of {with_pickup} pickups are in {month_str(month)}; "
-        f"most are in {mostly} (is this another month's file?)"
-    )
+        return cur.fetchone()[0]
+
+    check_rows_in_month(path.name, month, in_month, with_pickup, mostly)
 
 
 def _partition_name(schema: TableSchema, month: dt.date) -> str:
@@ -242,7 +151,7 @@ def load_month(db, path: str | Path, taxi: str, month: str | dt.date) -> int:
     schema = schema_for(check_taxi(taxi))
     month = parse_month(month)
     path = Path(path)
-    _check_name_month(path, month)
+    check_name_month(path, month)
     partition = _partition_name(schema, month)
     staging = f"{partition}_loading"
     with connection(db) as conn:
@@ -285,7 +194,7 @@ def stored_rows(db, taxi: str, month: str | dt.date) -> int:
 def count_file_rows(path: str | Path) -> int:
     path = Path(path)
     if file_format(path.name) == "parquet":
-        from taxi_ingest.parquet import count_rows
+        from taxi_ingest.normalize import count_rows
 
         return count_rows(path)
     return csvstream.count_data_rows(path)

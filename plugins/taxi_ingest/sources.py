@@ -19,7 +19,18 @@ DEFAULT_URL_TEMPLATE = (
 TLC_PARQUET_URL_TEMPLATE = "https://d37ci6vzurychx.cloudfront.net/trip-data/{taxi}_tripdata_{year}-{month}.parquet"
 ZONES_URL = "https://github.com/DataTalksClub/nyc-tlc-data/releases/download/misc/taxi_zone_lookup.csv"
 
+# Airflow retry settings of the download task, the same in every DAG: mirrors fail for a while
+# (rate limits, minutes of 5xx, a month published late), so downloads retry often with a growing pause.
+# The other tasks fail on their data or settings, which a retry rarely fixes: they keep the DAG's default.
+DOWNLOAD_RETRIES = {
+    "retries": 5,
+    "retry_delay": dt.timedelta(minutes=1),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": dt.timedelta(hours=1),
+}
+
 FORMATS = {".csv.gz": "csv.gz", ".csv": "csv", ".parquet": "parquet"}
+_STEM_SUFFIXES = (*FORMATS, ".gz")
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 # e.g. yellow_tripdata_2021-01.csv.gz, fhv_tripdata_2019-12.parquet
@@ -72,6 +83,15 @@ def file_format(url_or_path: str) -> str:
     raise BadInputError(
         f"cannot tell the file format of {name!r}: expected a name ending in .csv.gz, .csv or .parquet"
     )
+
+
+def file_stem(url_or_path: str) -> str:
+    """The name without its data suffix: ``green_tripdata_2021-01.csv.gz`` -> ``green_tripdata_2021-01``."""
+    name = file_name(url_or_path)
+    for suffix in _STEM_SUFFIXES:
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
 
 
 def month_in_name(url_or_path: str) -> dt.date | None:

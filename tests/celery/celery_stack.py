@@ -6,7 +6,8 @@ import shutil
 import time
 from pathlib import Path
 
-from support.stack import Stack, free_port
+from support.net import free_port
+from support.stack import Stack
 
 HERE = Path(__file__).resolve().parent
 CELERY_FILES = ("docker-compose.celery.yaml",)

@@ -7,8 +7,8 @@ to the fake through BIGQUERY_EMULATOR_HOST; the tests check the table definition
 from __future__ import annotations
 
 import pytest
+from support.gcp_fakes import DATASET, PROJECT
 
-from gcp.conftest import DATASET, PROJECT
 from taxi_ingest import gcp
 from taxi_ingest.errors import IngestError
 
@@ -19,8 +19,8 @@ def _table_calls(server):
     return [(r.method, r.path) for r in server.requests if r.path.startswith(TABLES)]
 
 
-def test_first_run_creates_one_external_table_over_the_whole_prefix(fake_bigquery):
-    table_id = gcp.ensure_external_table(PROJECT, DATASET, "yellow", "my-bucket")
+def test_first_run_creates_one_external_table_over_the_whole_prefix(fake_bigquery, bq_client):
+    table_id = gcp.ensure_external_table(bq_client, PROJECT, DATASET, "yellow", "my-bucket")
 
     assert table_id == f"{PROJECT}.{DATASET}.external_yellow_tripdata"
     assert _table_calls(fake_bigquery) == [
@@ -40,11 +40,11 @@ def test_first_run_creates_one_external_table_over_the_whole_prefix(fake_bigquer
     assert list(fake_bigquery.tables) == [f"{PROJECT}.{DATASET}.external_yellow_tripdata"]
 
 
-def test_second_run_updates_the_existing_table(fake_bigquery):
-    gcp.ensure_external_table(PROJECT, DATASET, "yellow", "my-bucket")
+def test_second_run_updates_the_existing_table(fake_bigquery, bq_client):
+    gcp.ensure_external_table(bq_client, PROJECT, DATASET, "yellow", "my-bucket")
     fake_bigquery.requests.clear()
 
-    gcp.ensure_external_table(PROJECT, DATASET, "yellow", "other-bucket")
+    gcp.ensure_external_table(bq_client, PROJECT, DATASET, "yellow", "other-bucket")
 
     calls = _table_calls(fake_bigquery)
     assert ("POST", TABLES) not in calls
@@ -60,9 +60,9 @@ def test_second_run_updates_the_existing_table(fake_bigquery):
     assert len(fake_bigquery.tables) == 1
 
 
-def test_one_table_per_taxi_type(fake_bigquery):
+def test_one_table_per_taxi_type(fake_bigquery, bq_client):
     for taxi in ("yellow", "green", "fhv"):
-        gcp.ensure_external_table(PROJECT, DATASET, taxi, "b")
+        gcp.ensure_external_table(bq_client, PROJECT, DATASET, taxi, "b")
     uris = {
         key.rsplit(".", 1)[1]: t["externalDataConfiguration"]["sourceUris"]
         for key, t in fake_bigquery.tables.items()
@@ -74,7 +74,7 @@ def test_one_table_per_taxi_type(fake_bigquery):
     }
 
 
-def test_table_created_meanwhile_is_updated(fake_bigquery, monkeypatch):
+def test_table_created_meanwhile_is_updated(fake_bigquery, bq_client, monkeypatch):
     """GET says 404, but another run creates the table before our insert: 409, then update."""
     key = f"{PROJECT}.{DATASET}.external_green_tripdata"
     original = fake_bigquery.answer
@@ -92,21 +92,21 @@ def test_table_created_meanwhile_is_updated(fake_bigquery, monkeypatch):
         return original(rec)
 
     monkeypatch.setattr(fake_bigquery, "answer", racing)
-    gcp.ensure_external_table(PROJECT, DATASET, "green", "b")
+    gcp.ensure_external_table(bq_client, PROJECT, DATASET, "green", "b")
     assert [m for m, _ in _table_calls(fake_bigquery)] == ["GET", "POST", "GET", "PATCH"]
     assert fake_bigquery.tables[key]["externalDataConfiguration"]["sourceUris"] == ["gs://b/raw/green/*"]
 
 
-def test_missing_dataset_says_what_to_do(fake_bigquery):
+def test_missing_dataset_says_what_to_do(fake_bigquery, bq_client):
     with pytest.raises(IngestError) as err:
-        gcp.ensure_external_table(PROJECT, "no_such_dataset", "yellow", "b")
+        gcp.ensure_external_table(bq_client, PROJECT, "no_such_dataset", "yellow", "b")
     message = str(err.value)
     assert f"{PROJECT}:no_such_dataset" in message
     assert "BIGQUERY_DATASET" in message
 
 
-def test_partitioned_table_by_pickup_date(fake_bigquery):
-    target = gcp.ensure_partitioned_table(PROJECT, DATASET, "green")
+def test_partitioned_table_by_pickup_date(fake_bigquery, bq_client):
+    target = gcp.ensure_partitioned_table(bq_client, PROJECT, DATASET, "green")
 
     assert target == f"{PROJECT}.{DATASET}.green_tripdata_partitioned"
     jobs = [r for r in fake_bigquery.calls("POST") if r.path == f"/bigquery/v2/projects/{PROJECT}/jobs"]
@@ -125,54 +125,7 @@ def test_partitioned_table_by_pickup_date(fake_bigquery):
     ("taxi", "column"),
     [("yellow", "tpep_pickup_datetime"), ("fhv", "pickup_datetime")],
 )
-def test_partition_column_per_taxi_type(fake_bigquery, taxi, column):
-    gcp.ensure_partitioned_table(PROJECT, DATASET, taxi)
+def test_partition_column_per_taxi_type(fake_bigquery, bq_client, taxi, column):
+    gcp.ensure_partitioned_table(bq_client, PROJECT, DATASET, taxi)
     sql = fake_bigquery.calls("POST")[-1].json()["configuration"]["query"]["query"]
     assert f"PARTITION BY DATE(`{column}`)" in sql
-
-
-# ---- the DAG's task callables, driven by env ------------------------------------------------------
-
-
-@pytest.fixture
-def pipeline_env(monkeypatch):
-    monkeypatch.setenv("GCP_PROJECT_ID", PROJECT)
-    monkeypatch.setenv("BIGQUERY_DATASET", DATASET)
-    monkeypatch.setenv("GCP_GCS_BUCKET", "env-bucket")
-
-
-def test_external_table_task_reads_env(fake_bigquery, pipeline_env):
-    assert gcp.external_table_task("fhv") == f"{PROJECT}.{DATASET}.external_fhv_tripdata"
-    sent = fake_bigquery.calls("POST")[0].json()
-    assert sent["externalDataConfiguration"]["sourceUris"] == ["gs://env-bucket/raw/fhv/*"]
-
-
-def test_tasks_never_touch_real_bigquery_in_emulator_mode(pipeline_env, monkeypatch):
-    from airflow.exceptions import AirflowSkipException
-
-    monkeypatch.setenv("STORAGE_EMULATOR_HOST", "http://127.0.0.1:9")
-    monkeypatch.setenv("BIGQUERY_PARTITIONED_TABLE", "true")
-    with pytest.raises(AirflowSkipException, match="BIGQUERY_EMULATOR_HOST"):
-        gcp.external_table_task("yellow")
-    with pytest.raises(AirflowSkipException, match="BIGQUERY_EMULATOR_HOST"):
-        gcp.partitioned_table_task("yellow")
-
-
-def test_partitioned_table_is_off_unless_flagged(fake_bigquery, pipeline_env, monkeypatch):
-    from airflow.exceptions import AirflowSkipException
-
-    with pytest.raises(AirflowSkipException, match="BIGQUERY_PARTITIONED_TABLE"):
-        gcp.partitioned_table_task("yellow")
-    assert fake_bigquery.requests == []
-
-    monkeypatch.setenv("BIGQUERY_PARTITIONED_TABLE", "true")
-    assert gcp.partitioned_table_task("yellow").endswith(".yellow_tripdata_partitioned")
-    assert len(fake_bigquery.calls("POST")) == 1
-
-
-def test_missing_env_is_named(fake_bigquery, monkeypatch):
-    monkeypatch.setenv("GCP_PROJECT_ID", PROJECT)
-    monkeypatch.setenv("GCP_GCS_BUCKET", "b")
-    with pytest.raises(IngestError, match="BIGQUERY_DATASET is not set"):
-        gcp.external_table_task("yellow")
-    assert fake_bigquery.requests == []

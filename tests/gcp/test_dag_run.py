@@ -6,24 +6,21 @@ emulator, BigQuery calls to the fake. Airflow runs in a child process with its o
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
-import gzip
 import io
 import json
 import subprocess
 import sys
-import threading
 import time
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 from support.airflow_run import fresh_airflow_env, run_dag
+from support.gcp_fakes import DATASET, GCP_ENV, PROJECT, anonymous_conn_uri, fake_service_account_key
+from support.net import HttpServer
+from support.taxidata import make_trips, write_csv
 
-from gcp.conftest import DATASET, GCP_ENV, PROJECT, anonymous_conn_uri, fake_service_account_key
-from taxi_ingest.schemas import arrow_schema, schema_for
+from taxi_ingest.schemas import arrow_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = {"yellow": 120, "green": 45, "fhv": 80}
@@ -31,40 +28,15 @@ SECRET = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC-not-for-logs"
 MONTH_TASK_DATE = "2021-01-02T06:00:00+00:00"  # logical date of the run that ingests 2021-01
 
 
-def _value(kind: str, i: int, month: dt.date) -> str:
-    if kind == "int":
-        return str(1 + i % 3)
-    if kind == "num":
-        return f"{i % 17}.25"
-    if kind == "ts":
-        return (dt.datetime(month.year, month.month, 1 + i % 28, 8) + dt.timedelta(minutes=i)).isoformat(" ")
-    return "B00013" if i % 2 else "N"
-
-
-def write_source(root: Path, taxi: str, month: dt.date, rows: int) -> Path:
-    schema = schema_for(taxi)
-    lines = [",".join(schema.names)]
-    lines += [",".join(_value(kind, i, month) for _, kind in schema.columns) for i in range(rows)]
-    path = root / taxi / f"{taxi}_tripdata_{month:%Y-%m}.csv.gz"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
-    return path
-
-
 @pytest.fixture(scope="module")
 def source_server(tmp_path_factory):
+    """The month's csv.gz of every taxi type, at <url>/<taxi>/<taxi>_tripdata_2021-01.csv.gz."""
     root = tmp_path_factory.mktemp("sources")
-    for taxi, rows in ROWS.items():
-        write_source(root, taxi, dt.date(2021, 1, 1), rows)
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *a: None
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    for seed, (taxi, rows) in enumerate(ROWS.items()):
+        name = f"{taxi}_tripdata_2021-01.csv.gz"
+        write_csv(make_trips(taxi, "2021-01", rows, seed=seed), root / taxi / name)
+    with HttpServer(root) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")

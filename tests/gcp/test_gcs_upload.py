@@ -6,11 +6,15 @@ import io
 
 import pyarrow.parquet as pq
 import pytest
+from support.gcp_fakes import PROJECT, RecordingProxy, anonymous_conn_json
+from support.taxidata import make_trips, write_parquet
 
-from gcp.conftest import PROJECT, anonymous_conn_json, write_trips_parquet
-from gcp.servers import RecordingProxy
 from taxi_ingest import gcp
 from taxi_ingest.errors import IngestError
+
+
+def month_parquet(path, rows: int, month: str = "2021-01", seed: int = 0):
+    return write_parquet(make_trips("yellow", month, rows, seed=seed), path)
 
 
 def _download_table(storage_client, bucket: str, name: str):
@@ -56,7 +60,7 @@ def test_object_name_rejects_bad_input(taxi, month):
 
 def test_plain_storage_client_round_trip(storage_client, bucket, tmp_path):
     """The emulator speaks the real client's protocol, including resumable (chunked) uploads."""
-    src = write_trips_parquet(tmp_path / "yellow_tripdata_2021-01.parquet", rows=5000)
+    src = month_parquet(tmp_path / "yellow_tripdata_2021-01.parquet", 5000)
     blob = storage_client.bucket(bucket).blob("raw/yellow/2021/x.parquet", chunk_size=256 * 1024)
     blob.upload_from_filename(str(src))
     data, table = _download_table(storage_client, bucket, "raw/yellow/2021/x.parquet")
@@ -66,12 +70,15 @@ def test_plain_storage_client_round_trip(storage_client, bucket, tmp_path):
 
 @pytest.mark.parametrize("conn_form", ["uri", "json"])
 def test_upload_to_gcs_through_gcshook(storage_client, bucket, tmp_path, monkeypatch, conn_form):
+    from airflow.providers.google.cloud.hooks.gcs import GCSHook
+
     if conn_form == "json":
         monkeypatch.setenv("AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT", anonymous_conn_json())
-    src = write_trips_parquet(tmp_path / "parquet" / "yellow_tripdata_2021-01.parquet", rows=1234)
+    gcs_hook = GCSHook()
+    src = month_parquet(tmp_path / "parquet" / "yellow_tripdata_2021-01.parquet", 1234)
     name = gcp.object_name("yellow", "2021-01", src.name)
 
-    uri = gcp.upload_to_gcs(src, bucket, name)
+    uri = gcp.upload_to_gcs(gcs_hook, src, bucket, name)
 
     assert uri == f"gs://{bucket}/raw/yellow/2021/yellow_tripdata_2021-01.parquet"
     blobs = list(storage_client.list_blobs(bucket))
@@ -91,16 +98,14 @@ def test_gcshook_uses_the_connection_project(emulator_env):
     assert client._connection.API_BASE_URL == emulator_env.url
 
 
-def test_reupload_of_a_month_replaces_the_object(storage_client, bucket, tmp_path):
+def test_reupload_of_a_month_replaces_the_object(storage_client, bucket, gcs_hook, tmp_path):
     name = gcp.object_name("yellow", "2021-02", "yellow_tripdata_2021-02.csv.gz")
-    first = write_trips_parquet(tmp_path / "a" / "yellow_tripdata_2021-02.parquet", rows=300, month="2021-02")
-    second = write_trips_parquet(
-        tmp_path / "b" / "yellow_tripdata_2021-02.parquet", rows=120, month="2021-02", seed=9
-    )
+    first = month_parquet(tmp_path / "a" / "yellow_tripdata_2021-02.parquet", 300, month="2021-02")
+    second = month_parquet(tmp_path / "b" / "yellow_tripdata_2021-02.parquet", 120, month="2021-02", seed=9)
     assert first.read_bytes() != second.read_bytes()
 
-    gcp.upload_to_gcs(first, bucket, name)
-    gcp.upload_to_gcs(second, bucket, name)
+    gcp.upload_to_gcs(gcs_hook, first, bucket, name)
+    gcp.upload_to_gcs(gcs_hook, second, bucket, name)
 
     blobs = list(storage_client.list_blobs(bucket, prefix="raw/yellow/"))
     assert [b.name for b in blobs] == [name]
@@ -110,10 +115,10 @@ def test_reupload_of_a_month_replaces_the_object(storage_client, bucket, tmp_pat
     assert table.num_rows == 120
 
 
-def test_months_of_a_year_sit_side_by_side(storage_client, bucket, tmp_path):
+def test_months_of_a_year_sit_side_by_side(storage_client, bucket, gcs_hook, tmp_path):
     for month in ("2021-01", "2021-02", "2020-12"):
-        src = write_trips_parquet(tmp_path / month / f"green_tripdata_{month}.parquet", rows=10, month=month)
-        gcp.upload_to_gcs(src, bucket, gcp.object_name("green", month, src.name))
+        src = month_parquet(tmp_path / month / f"green_tripdata_{month}.parquet", rows=10, month=month)
+        gcp.upload_to_gcs(gcs_hook, src, bucket, gcp.object_name("green", month, src.name))
     assert sorted(b.name for b in storage_client.list_blobs(bucket)) == [
         "raw/green/2020/green_tripdata_2020-12.parquet",
         "raw/green/2021/green_tripdata_2021-01.parquet",
@@ -146,21 +151,21 @@ def recording_proxy(gcs_emulator, monkeypatch):
         proxy.stop()
 
 
-def test_small_file_is_uploaded_exactly_once(bucket, recording_proxy, tmp_path):
-    src = write_trips_parquet(tmp_path / "yellow_tripdata_2021-04.parquet", rows=500, month="2021-04")
-    gcp.upload_to_gcs(src, bucket, gcp.object_name("yellow", "2021-04", src.name))
+def test_small_file_is_uploaded_exactly_once(bucket, recording_proxy, gcs_hook, tmp_path):
+    src = month_parquet(tmp_path / "yellow_tripdata_2021-04.parquet", 500, month="2021-04")
+    gcp.upload_to_gcs(gcs_hook, src, bucket, gcp.object_name("yellow", "2021-04", src.name))
     uploads = [r for r in recording_proxy.requests if r.path.startswith("/upload/")]
     assert [(r.method, r.query["uploadType"]) for r in uploads] == [("POST", ["multipart"])]
 
 
-def test_large_file_goes_up_in_chunks(storage_client, bucket, recording_proxy, tmp_path):
+def test_large_file_goes_up_in_chunks(storage_client, bucket, recording_proxy, gcs_hook, tmp_path):
     """Over 8 MiB: one resumable session, one PUT per chunk of chunk_size, content intact."""
     src, rows = _write_big_parquet(tmp_path / "yellow_tripdata_2021-03.parquet", mib=9)
     size = src.stat().st_size
     chunk = 1024 * 1024
     name = gcp.object_name("yellow", "2021-03", src.name)
 
-    gcp.upload_to_gcs(src, bucket, name, chunk_size=chunk)
+    gcp.upload_to_gcs(gcs_hook, src, bucket, name, chunk_size=chunk)
 
     uploads = [r for r in recording_proxy.requests if r.path.startswith("/upload/")]
     starts = [r for r in uploads if r.method == "POST"]
@@ -174,20 +179,6 @@ def test_large_file_goes_up_in_chunks(storage_client, bucket, recording_proxy, t
     assert table.num_rows == rows
 
 
-def test_upload_of_a_missing_file_fails_clearly(emulator_env, tmp_path):
+def test_upload_of_a_missing_file_fails_clearly(gcs_hook, tmp_path):
     with pytest.raises(IngestError, match="does not exist"):
-        gcp.upload_to_gcs(tmp_path / "nope.parquet", "bucket", "raw/yellow/2021/nope.parquet")
-
-
-def test_upload_month_reads_the_bucket_from_env(storage_client, bucket, tmp_path, monkeypatch):
-    monkeypatch.setenv("GCP_GCS_BUCKET", bucket)
-    src = write_trips_parquet(
-        tmp_path / "fhv" / "parquet" / "fhv_tripdata_2021-05.parquet", rows=7, month="2021-05"
-    )
-    assert (
-        gcp.upload_month(str(src), "fhv", "2021-05")
-        == f"gs://{bucket}/raw/fhv/2021/fhv_tripdata_2021-05.parquet"
-    )
-    assert [b.name for b in storage_client.list_blobs(bucket)] == [
-        "raw/fhv/2021/fhv_tripdata_2021-05.parquet"
-    ]
+        gcp.upload_to_gcs(gcs_hook, tmp_path / "nope.parquet", "bucket", "raw/yellow/2021/nope.parquet")

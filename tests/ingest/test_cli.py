@@ -6,8 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from ingest.taxidata import make_trips, write_csv
+from support.taxidata import make_trips, write_csv
 
 REPO = Path(__file__).resolve().parents[2]
 

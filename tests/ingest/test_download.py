@@ -3,8 +3,8 @@
 import gzip
 
 import pytest
+from support.taxidata import make_trips, write_csv, write_parquet
 
-from ingest.taxidata import make_trips, write_csv, write_parquet
 from taxi_ingest import download as download_module
 from taxi_ingest.download import download
 from taxi_ingest.errors import CorruptFileError, DownloadError, NotFoundError, WrongMonthError

@@ -1,15 +1,16 @@
-"""Reading every edition into the canonical schema, and the CSV byte fixes used by the COPY fast path."""
+"""The normalizer: every edition read into the canonical schema, conversion to parquet, and the CSV byte
+fixes used by the COPY fast path."""
 
 import gzip
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from support.taxidata import make_trips, write_csv, write_parquet
 
-from ingest.taxidata import make_trips, write_csv, write_parquet
 from taxi_ingest.csvstream import count_data_rows, fix_chunk, iter_line_chunks, open_binary, read_header
-from taxi_ingest.errors import CorruptFileError, SchemaError
-from taxi_ingest.parquet import convert_to_parquet, iter_normalized_batches
+from taxi_ingest.errors import CorruptFileError, SchemaError, WrongMonthError
+from taxi_ingest.normalize import convert_to_parquet, iter_normalized_batches
 from taxi_ingest.schemas import arrow_schema
 
 
@@ -138,3 +139,27 @@ def test_convert_is_atomic(tmp_path):
         convert_to_parquet(src, dst, "yellow")
     assert dst.read_bytes() == b"old"
     assert [p.name for p in dst.parent.iterdir()] == ["x.parquet"]
+
+
+def test_convert_refuses_a_file_of_another_month(tmp_path):
+    """The month rule of both pipelines (taxi_ingest.months): by name, then by the pickups."""
+    feb = make_trips("yellow", "2021-02", 1000, seed=6)
+    dst = tmp_path / "out.parquet"
+    dst.write_bytes(b"old")
+    named_feb = write_csv(feb, tmp_path / "yellow_tripdata_2021-02.csv.gz")
+    with pytest.raises(WrongMonthError, match="_2021-02.csv.gz is named for 2021-02, not 2021-01"):
+        convert_to_parquet(named_feb, dst, "yellow", "2021-01")
+    named_jan = write_csv(feb, tmp_path / "yellow_tripdata_2021-01.csv.gz")
+    wrong = r"only \d+ of 1000 pickups are in 2021-01; most are in 2021-02"
+    with pytest.raises(WrongMonthError, match=wrong):
+        convert_to_parquet(named_jan, dst, "yellow", "2021-01")
+    assert dst.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "out.parquet", "yellow_tripdata_2021-01.csv.gz", "yellow_tripdata_2021-02.csv.gz"]
+
+
+def test_convert_accepts_stray_trips_of_other_months(tmp_path):
+    """Real files hold some trips of other months (clock errors): with 30% of them it is still this month."""
+    src = write_csv(make_trips("green", "2021-04", 900, seed=7, outside_share=0.3),
+                    tmp_path / "green_tripdata_2021-04.csv.gz")
+    assert convert_to_parquet(src, tmp_path / "g.parquet", "green", "2021-04") == 900

@@ -8,15 +8,16 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from decimal import Decimal
 from pathlib import Path
 
 import psycopg2
 import pyarrow as pa
 import pytest
+from support.fingerprint import db_fingerprint, file_fingerprint
+from support.taxidata import make_trips, write_csv, write_parquet
 
-from ingest.fingerprint import db_fingerprint, file_fingerprint
-from ingest.taxidata import make_trips, write_csv, write_parquet
 from taxi_ingest.errors import CorruptFileError, DataQualityError, SchemaError, WrongMonthError
 from taxi_ingest.postgres import check_month, ensure_database, load_month, load_zones, stored_rows
 
@@ -212,18 +213,43 @@ def test_zones_are_replaced_atomically(postgres_url, tmp_path):
     conn.close()
 
 
-def test_ensure_database(postgres_server_url):
-    url = postgres_server_url.rsplit("/", 1)[0] + "/ny_taxi_ensure_test"
-    try:
-        assert ensure_database(url) is True
-        assert ensure_database(url.replace("postgresql://", "postgresql+psycopg2://")) is False
-        psycopg2.connect(url).close()
-    finally:
-        admin = psycopg2.connect(postgres_server_url)
-        admin.autocommit = True
-        with admin.cursor() as cur:
-            cur.execute("DROP DATABASE IF EXISTS ny_taxi_ensure_test WITH (FORCE)")
-        admin.close()
+@pytest.fixture
+def missing_database_url(postgres_server_url):
+    """URL of a database that does not exist yet on the test server (dropped afterwards)."""
+    name = f"ny_taxi_{uuid.uuid4().hex[:8]}"
+    yield postgres_server_url.rsplit("/", 1)[0] + f"/{name}"
+    admin = psycopg2.connect(postgres_server_url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+def test_ensure_database(missing_database_url):
+    url = missing_database_url
+    assert ensure_database(url) is True
+    assert ensure_database(url.replace("postgresql://", "postgresql+psycopg2://")) is False
+    psycopg2.connect(url).close()
+
+
+def test_ensure_database_is_safe_when_many_loads_start_at_once(missing_database_url):
+    """A fresh stack's first run starts several loads together: each must see success, one creates."""
+    start = threading.Barrier(8)
+    results: list = []
+
+    def create():
+        start.wait()
+        try:
+            results.append(ensure_database(missing_database_url))
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            results.append(exc)
+
+    threads = [threading.Thread(target=create) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(results, key=repr) == [False] * 7 + [True], results
 
 
 def _copy_progress(url: str) -> int:

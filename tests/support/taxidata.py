@@ -1,6 +1,6 @@
 """Generate realistic NYC taxi month files (csv.gz and parquet) with the quirks of the real ones.
 
-Used by the tests and by benchmarks/ingest_benchmark.py. Never downloads anything.
+The one generator of the tests and benchmarks (the GCS and ingest benchmarks too). Never downloads anything.
 """
 
 from __future__ import annotations
@@ -92,6 +92,7 @@ def write_csv(table: pa.Table, path: Path, *, float_ints: bool = False, rename: 
     # Real files quote nothing; header names are written by hand for the same reason.
     opts = pacsv.WriteOptions(quoting_style="none", include_header=False)
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     opener = (lambda: gzip.open(path, "wb", compresslevel=gzip_level)) if path.name.endswith(".gz") \
         else (lambda: open(path, "wb"))
     with opener() as out:
@@ -108,5 +109,6 @@ def write_parquet(table: pa.Table, path: Path, *, rename: dict | None = None, dr
         idx = table.column_names.index(name)
         column = pa.nulls(table.num_rows) if typ == pa.null() else pc.cast(table[name], typ)
         table = table.set_column(idx, name, column)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(_rename(table, rename), str(path), row_group_size=row_group_size)
     return Path(path)

@@ -1,4 +1,5 @@
-"""The key check and the DAG file: parses without a key; its first task fails at once, helpfully."""
+"""The key and settings check (taxi_ingest.gcp_setup), and the DAG's first task that runs it: without
+a key it fails at once, saying where to put the key, and never shows the key's contents."""
 
 from __future__ import annotations
 
@@ -9,12 +10,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from support.gcp_fakes import fake_service_account_key
 
-from gcp.conftest import fake_service_account_key
-from taxi_ingest import gcp
-from taxi_ingest.errors import IngestError
+from taxi_ingest import gcp_setup
+from taxi_ingest.errors import GcpCredentialsError, IngestError
 
-DAGS = Path(__file__).resolve().parents[2] / "dags"
 SECRET = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC-do-not-print-me"
 
 
@@ -31,8 +31,8 @@ def _assert_helpful(message: str, key_file: str = "google_credentials.json") -> 
 
 
 def test_unset_variable(monkeypatch):
-    with pytest.raises(gcp.GcpCredentialsError) as err:
-        gcp.check_credentials()
+    with pytest.raises(GcpCredentialsError) as err:
+        gcp_setup.check_credentials()
     assert "GOOGLE_APPLICATION_CREDENTIALS is not set" in str(err.value)
     _assert_helpful(str(err.value))
     assert isinstance(err.value, IngestError)
@@ -42,16 +42,16 @@ def test_missing_file_names_the_path_and_the_configured_key_name(monkeypatch, tm
     monkeypatch.setenv("GCP_KEY_FILE", "my-project-key.json")
     missing = tmp_path / "google" / "my-project-key.json"
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(missing))
-    with pytest.raises(gcp.GcpCredentialsError) as err:
-        gcp.check_credentials()
+    with pytest.raises(GcpCredentialsError) as err:
+        gcp_setup.check_credentials()
     assert str(missing) in str(err.value) and "does not exist" in str(err.value)
     _assert_helpful(str(err.value), "my-project-key.json")
 
 
 def test_directory_instead_of_file(tmp_path):
     """What Docker creates when a missing host file is bind-mounted on its own."""
-    with pytest.raises(gcp.GcpCredentialsError, match="is a directory") as err:
-        gcp.check_credentials(tmp_path)
+    with pytest.raises(GcpCredentialsError, match="is a directory") as err:
+        gcp_setup.check_credentials(tmp_path)
     _assert_helpful(str(err.value))
 
 
@@ -62,8 +62,8 @@ def test_unreadable_file(tmp_path, monkeypatch):
         raise PermissionError(13, "Permission denied", str(self))
 
     monkeypatch.setattr(Path, "open", denied)
-    with pytest.raises(gcp.GcpCredentialsError, match="Cannot read .*Permission denied") as err:
-        gcp.check_credentials(key)
+    with pytest.raises(GcpCredentialsError, match="Cannot read .*Permission denied") as err:
+        gcp_setup.check_credentials(key)
     _assert_helpful(str(err.value))
 
 
@@ -83,8 +83,8 @@ def test_unreadable_file(tmp_path, monkeypatch):
 def test_not_a_service_account_key(tmp_path, caplog, content, expected):
     key = _write_key(tmp_path / "google_credentials.json", content)
     caplog.set_level(logging.DEBUG)
-    with pytest.raises(gcp.GcpCredentialsError) as err:
-        gcp.check_credentials(key)
+    with pytest.raises(GcpCredentialsError) as err:
+        gcp_setup.check_credentials(key)
     message = str(err.value)
     assert expected in message
     _assert_helpful(message)
@@ -98,7 +98,7 @@ def test_valid_key_passes_without_logging_its_contents(tmp_path, monkeypatch, ca
     key = _write_key(tmp_path / "google_credentials.json", fake_service_account_key(SECRET))
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key))
     caplog.set_level(logging.DEBUG)
-    assert gcp.check_credentials() == key
+    assert gcp_setup.check_credentials() == key
     assert SECRET not in caplog.text and "ingest@" not in caplog.text
 
 
@@ -107,74 +107,24 @@ def test_setup_check_names_missing_settings(tmp_path, monkeypatch):
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key))
     monkeypatch.setenv("GCP_PROJECT_ID", "p")
     with pytest.raises(IngestError, match="Not set: GCP_GCS_BUCKET, BIGQUERY_DATASET"):
-        gcp.check_gcp_setup()
+        gcp_setup.check_gcp_setup()
     monkeypatch.setenv("GCP_GCS_BUCKET", "b")
     monkeypatch.setenv("BIGQUERY_DATASET", "d")
-    gcp.check_gcp_setup()
+    gcp_setup.check_gcp_setup()
 
 
 def test_setup_check_skips_the_key_for_the_emulator(monkeypatch):
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", "http://127.0.0.1:9")
     for name in ("GCP_PROJECT_ID", "GCP_GCS_BUCKET", "BIGQUERY_DATASET"):
         monkeypatch.setenv(name, "x")
-    gcp.check_gcp_setup()
+    gcp_setup.check_gcp_setup()
     # ...but a configured key must still be a good one.
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", "/nonexistent/key.json")
-    with pytest.raises(gcp.GcpCredentialsError):
-        gcp.check_gcp_setup()
+    with pytest.raises(GcpCredentialsError):
+        gcp_setup.check_gcp_setup()
 
 
-# ---- the DAG ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def dagbag():
-    from airflow.models import DagBag
-
-    return DagBag(dag_folder=str(DAGS / "data_ingestion_gcs.py"), include_examples=False)
-
-
-def test_dag_parses_without_key_or_settings(dagbag):
-    assert dagbag.import_errors == {}
-    assert "data_ingestion_gcs" in dagbag.dags
-
-
-def test_whole_dags_folder_has_no_import_error_from_this_dag():
-    from airflow.models import DagBag
-
-    bag = DagBag(dag_folder=str(DAGS), include_examples=False)
-    assert not [f for f in bag.import_errors if f.endswith("data_ingestion_gcs.py")]
-    assert "data_ingestion_gcs" in bag.dags
-
-
-def test_dag_shape(dagbag):
-    import pendulum
-
-    dag = dagbag.dags["data_ingestion_gcs"]
-    assert dag.catchup is True
-    assert dag.max_active_runs == 1
-    assert dag.start_date == pendulum.datetime(2021, 1, 1, tz="UTC")
-    assert dag.end_date is not None and dag.end_date > dag.start_date
-    assert dag.timetable.summary == "0 6 2 * *"
-    roots = [t.task_id for t in dag.roots]
-    assert roots == ["check_gcp_setup"]
-    for taxi in ("yellow", "green", "fhv"):
-        chain = ["download", "convert_to_parquet", "upload_to_gcs", "external_table", "partitioned_table"]
-        ids = [f"{taxi}.{step}" for step in chain]
-        assert dag.get_task(ids[0]).upstream_task_ids == {"check_gcp_setup"}
-        for up, down in zip(ids, ids[1:], strict=False):
-            assert dag.get_task(down).upstream_task_ids == {up}
-    assert dag.get_task("check_gcp_setup").retries == 0
-
-
-def test_month_and_url_are_templated_at_run_time(dagbag):
-    dag = dagbag.dags["data_ingestion_gcs"]
-    download = dag.get_task("yellow.download")
-    taxi, month, url = download.op_args
-    assert taxi == "yellow"
-    assert month == "{{ logical_date.strftime('%Y-%m') }}"
-    assert url.startswith("{{ var.value.get('TAXI_URL_TEMPLATE', '") and "{taxi}" in url
-    assert dag.get_task("yellow.upload_to_gcs").op_args[2] == month
+# ---- the DAG's first task ----------------------------------------------------------------------------
 
 
 def test_first_task_fails_at_once_with_the_helpful_message(dagbag, tmp_path, monkeypatch):
@@ -190,7 +140,7 @@ def test_first_task_fails_at_once_with_the_helpful_message(dagbag, tmp_path, mon
         for k, v in env.items():
             monkeypatch.setenv(k, v)
         started = time.monotonic()
-        with pytest.raises(gcp.GcpCredentialsError) as err:
+        with pytest.raises(GcpCredentialsError) as err:
             first.python_callable()
         assert time.monotonic() - started < 1.0
         _assert_helpful(str(err.value))
@@ -198,8 +148,8 @@ def test_first_task_fails_at_once_with_the_helpful_message(dagbag, tmp_path, mon
 
 def test_hint_uses_the_file_name_from_google_application_credentials(monkeypatch):
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", "/opt/airflow/google/my-sa.json")
-    with pytest.raises(gcp.GcpCredentialsError) as err:
-        gcp.check_credentials()
+    with pytest.raises(GcpCredentialsError) as err:
+        gcp_setup.check_credentials()
     _assert_helpful(str(err.value), "my-sa.json")
 
 
@@ -249,7 +199,7 @@ def test_compose_connection_forms_give_key_credentials_and_project(real_looking_
         form.format(key=key, key_quoted=quote(str(key), safe=""), project="my-gcp-project"),
     )
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key))
-    assert gcp.check_credentials() == key
+    assert gcp_setup.check_credentials() == key
 
     hook = GCSHook()
     credentials, project = hook.get_credentials_and_project_id()

@@ -1,9 +1,12 @@
-"""Local fakes for Google's APIs, all bound to 127.0.0.1 on random ports.
+"""Local stand-ins for Google Cloud, and the constants the GCP tests share.
 
 - `GcsEmulator`: the real `gcp-storage-emulator` in a child process, in memory.
 - `RecordingProxy`: forwards to another local server and records every request (to see chunked uploads).
 - `FakeBigQuery`: just enough of the BigQuery REST API (tables get/insert/patch, query jobs), recording
   every request with its JSON body.
+- `PROJECT`, `DATASET`, `GCP_ENV`, the anonymous connection and a fake service-account key.
+
+Used by tests/gcp, the stack tests and benchmarks/gcs_benchmark.py.
 """
 
 from __future__ import annotations
@@ -11,35 +14,58 @@ from __future__ import annotations
 import http.client
 import json
 import re
-import socket
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
+from support.net import LocalServer, free_port, wait_for_port
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+PROJECT = "airflow-lite-test"
+DATASET = "trips_data_all"
+
+# Env vars the GCS pipeline reads; every GCP test starts without them (tests/gcp/conftest.py).
+GCP_ENV = (
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "GCP_KEY_FILE",
+    "GCP_PROJECT_ID",
+    "GCP_GCS_BUCKET",
+    "BIGQUERY_DATASET",
+    "STORAGE_EMULATOR_HOST",
+    "BIGQUERY_EMULATOR_HOST",
+    "BIGQUERY_PARTITIONED_TABLE",
+    "AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT",
+    "GOOGLE_CLOUD_PROJECT",
+    "API_ENDPOINT_OVERRIDE",
+)
 
 
-def _wait_for_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"emulator exited early with code {proc.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s") from None
-            time.sleep(0.05)
+def anonymous_conn_uri(project: str = PROJECT) -> str:
+    """The connection for an emulator: no key, anonymous credentials (URI form)."""
+    return f"google-cloud-platform://?is_anonymous=true&project={project}"
+
+
+def anonymous_conn_json(project: str = PROJECT) -> str:
+    """The same connection in the JSON form of AIRFLOW_CONN_* (Airflow >= 2.3)."""
+    return json.dumps(
+        {"conn_type": "google_cloud_platform", "extra": {"is_anonymous": True, "project": project}}
+    )
+
+
+def fake_service_account_key(secret: str = "SECRET-PRIVATE-KEY-MATERIAL") -> dict:
+    """A key file's content in the real format; `secret` must never show up in logs or errors."""
+    return {
+        "type": "service_account",
+        "project_id": PROJECT,
+        "private_key_id": "0123456789abcdef",
+        "private_key": f"-----BEGIN PRIVATE KEY-----\n{secret}\n-----END PRIVATE KEY-----\n",
+        "client_email": f"ingest@{PROJECT}.iam.gserviceaccount.com",
+        "client_id": "1234567890",
+        "token_uri": "https://oauth2.googleapis.com/token",
+    }
 
 
 class GcsEmulator:
@@ -73,7 +99,7 @@ class GcsEmulator:
                 stderr=subprocess.PIPE,
             )
             try:
-                _wait_for_port(self.port, self.proc)
+                wait_for_port(self.port, self.proc)
                 return self
             except RuntimeError:
                 continue
@@ -89,30 +115,6 @@ class GcsEmulator:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
-
-
-class _Server:
-    """A ThreadingHTTPServer on 127.0.0.1:0 in a daemon thread."""
-
-    handler_cls: type[BaseHTTPRequestHandler]
-
-    def start(self):
-        handler = type("Handler", (self.handler_cls,), {"owner": self})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
 
 @dataclass
@@ -161,7 +163,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _forward
 
 
-class RecordingProxy(_Server):
+class RecordingProxy(LocalServer):
     handler_cls = _ProxyHandler
 
     def __init__(self, target_port: int) -> None:
@@ -216,7 +218,7 @@ class _BigQueryHandler(BaseHTTPRequestHandler):
 
 
 @dataclass
-class FakeBigQuery(_Server):
+class FakeBigQuery(LocalServer):
     """Tables live in `tables` (keyed "project.dataset.table"); datasets in `datasets` must exist."""
 
     datasets: set[str] = field(default_factory=set)  # "project.dataset"

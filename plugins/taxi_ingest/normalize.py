@@ -1,12 +1,16 @@
-"""Read any edition of a taxi month (csv, csv.gz, parquet) as batches of the canonical schema.
+"""The normalizer: any edition of a taxi month (csv, csv.gz, parquet) as batches of the canonical schema.
 
-Memory stays bounded: the CSV is read block by block, the parquet file batch by batch.
+Both pipelines read through it: the Postgres load for parquet sources (postgres.py), the GCS pipeline
+to write each month as canonical parquet (`convert_to_parquet`), so every month of a taxi type has
+exactly one schema. Memory stays bounded: the CSV is read block by block, the parquet file batch by batch.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,9 +21,10 @@ import pyarrow.parquet as pq
 
 from taxi_ingest.csvstream import open_binary, read_header
 from taxi_ingest.errors import CorruptFileError, SchemaError
+from taxi_ingest.months import check_name_month, check_rows_in_month
 from taxi_ingest.progress import Progress
 from taxi_ingest.schemas import arrow_schema, schema_for
-from taxi_ingest.sources import file_format
+from taxi_ingest.sources import file_format, file_stem, parse_month
 
 log = logging.getLogger("taxi_ingest")
 
@@ -113,9 +118,39 @@ def _iter_csv(path: Path, taxi: str) -> Iterator[pa.RecordBatch]:
         raise CorruptFileError(f"{path.name}: the file is truncated or corrupt ({exc})") from None
 
 
-def convert_to_parquet(src: Path, dst: Path, taxi: str) -> int:
-    """Write `src` (any edition) as canonical parquet at `dst`, atomically; returns the row count."""
+class PickupMonths:
+    """Counts the pickups of each month (YYYYMM) over the batches it is shown."""
+
+    def __init__(self, column: str):
+        self.column = column
+        self.counts: Counter[int] = Counter()
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        pickup = batch.column(self.column)
+        keys = pc.add(pc.multiply(pc.year(pickup), 100), pc.month(pickup))
+        for item in pc.value_counts(keys.drop_null()).to_pylist():
+            self.counts[item["values"]] += item["counts"]
+
+    def check(self, name: str, month: dt.date) -> None:
+        """The rule of months.py over the counted pickups."""
+        top = self.counts.most_common(1)
+        check_rows_in_month(
+            name, month, self.counts[month.year * 100 + month.month], self.counts.total(),
+            lambda: f"{top[0][0] // 100:04d}-{top[0][0] % 100:02d}",
+        )
+
+
+def convert_to_parquet(src: Path, dst: Path, taxi: str, month: str | dt.date | None = None) -> int:
+    """Write `src` (any edition) as canonical parquet at `dst`, atomically; returns the row count.
+
+    With `month`, a file of another month (by its name or its pickups, see months.py) is refused and
+    `dst` is left as it was.
+    """
     src, dst = Path(src), Path(dst)
+    if month is not None:
+        month = parse_month(month)
+        check_name_month(src, month)
+    pickups = PickupMonths(schema_for(taxi).pickup) if month is not None else None
     tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
     rows = 0
     progress = Progress(f"convert {src.name}")
@@ -125,6 +160,8 @@ def convert_to_parquet(src: Path, dst: Path, taxi: str) -> int:
             for batch in iter_normalized_batches(src, taxi):
                 pending.append(batch)
                 rows += batch.num_rows
+                if pickups is not None:
+                    pickups.add(batch)
                 progress.update(rows, batch.nbytes)
                 if sum(b.num_rows for b in pending) >= ROW_GROUP_ROWS:
                     writer.write_table(pa.Table.from_batches(pending))
@@ -133,11 +170,28 @@ def convert_to_parquet(src: Path, dst: Path, taxi: str) -> int:
                 writer.write_table(pa.Table.from_batches(pending))
         if rows == 0:
             raise CorruptFileError(f"{src.name}: no data rows")
+        if pickups is not None:
+            pickups.check(src.name, month)
         os.replace(tmp, dst)
     finally:
         tmp.unlink(missing_ok=True)
     progress.done(rows)
     return rows
+
+
+def normalized_path(src: str | os.PathLike) -> Path:
+    """Where the canonical parquet of a downloaded file goes: next to it, in ``parquet/``."""
+    src = Path(src)
+    return src.parent / "parquet" / f"{file_stem(src.name)}.parquet"
+
+
+def convert_month(src: str | os.PathLike, taxi: str, month: str | dt.date) -> Path:
+    """`src`, a file of `month`, as canonical parquet at `normalized_path(src)`; returns that path."""
+    dst = normalized_path(src)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    rows = convert_to_parquet(Path(src), dst, taxi, month)
+    log.info("converted %s to %s (%d rows)", src, dst, rows)
+    return dst
 
 
 def count_rows(path: Path) -> int:
