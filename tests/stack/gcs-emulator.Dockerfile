@@ -1,5 +1,6 @@
 # Test-only: a GCS API emulator for the in-stack run of data_ingestion_gcs. Built from the
-# project's own image (no extra base image to pull), in a separate venv so Airflow's packages
+# official Airflow image the project builds on (no extra base image to pull; not the project
+# image, which compose v2 builds at the same time), in a separate venv so Airflow's packages
 # are untouched.
 ARG BASE_IMAGE
 FROM ${BASE_IMAGE}
