@@ -1,8 +1,10 @@
 # airflow-lite image: the official Airflow image plus requirements.txt and our start-up script.
 # Multi-arch: no architecture-specific downloads, no gcloud SDK (the provider's Python clients
 # talk to GCP). Keys, logs and data are mounted at run time and never copied in (.dockerignore).
-ARG AIRFLOW_VERSION=2.11.2
-ARG PYTHON_VERSION=3.11
+# Both set by docker compose from .env (AIRFLOW_VERSION, AIRFLOW_PYTHON_VERSION), the one place
+# they are written: `docker compose build`, not a bare `docker build`.
+ARG AIRFLOW_VERSION
+ARG PYTHON_VERSION
 FROM apache/airflow:${AIRFLOW_VERSION}-python${PYTHON_VERSION}
 
 ARG AIRFLOW_VERSION
@@ -17,6 +19,9 @@ RUN pip install --no-cache-dir \
         -r /opt/airflow/requirements.txt
 
 COPY --chown=airflow:0 scripts/ /opt/airflow/scripts/
+# Read by every Airflow process at start ($AIRFLOW_HOME/config is on its path): keeps forked
+# processes off their parent's database connections (see the file).
+COPY --chown=airflow:0 scripts/airflow_local_settings.py /opt/airflow/config/airflow_local_settings.py
 
 # Per-installation keys live in a named volume mounted here; a new volume copies this
 # directory's owner and mode, so any AIRFLOW_UID in group 0 can write it and nobody else can.

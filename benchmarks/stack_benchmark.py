@@ -50,8 +50,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         stack = Stack(Path(tmp))
         stack.build()
-        base = f"apache/airflow:{stack_env(stack, 'AIRFLOW_VERSION')}-python3.11"
-        ours = stack_env(stack, "AIRFLOW_IMAGE_NAME")
+        base, ours = stack.base_image, stack.image
         try:
             healthy = stack.up()
             stack.wait_for_dag(EXAMPLE)
@@ -77,13 +76,6 @@ def main() -> None:
     print(f"  {'total':40s} {total / 2**20:7.1f} MiB   (target <= 1024 MiB)")
     extra = image_size(ours) - image_size(base)
     print(f"image {ours} over {base}: {extra / 1e6:.1f} MB   (target <= 50 MB)")
-
-
-def stack_env(stack: Stack, name: str) -> str:
-    for line in (stack.dir / ".env").read_text().splitlines():
-        if line.startswith(f"{name}="):
-            return stack.env.get(name, line.split("=", 1)[1])
-    raise KeyError(name)
 
 
 if __name__ == "__main__":

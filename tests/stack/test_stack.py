@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import requests
 
@@ -96,6 +97,17 @@ def test_postgres_is_not_published_and_the_ui_only_on_loopback(stack):
     assert stack.inspect(web, '{{(index (index .NetworkSettings.Ports "8080/tcp") 0).HostIp}}') == "127.0.0.1"
 
 
+def test_a_forked_airflow_process_never_shares_its_parents_database_connection(stack):
+    # The scheduler forks its health-check server after its pool holds a connection; sharing it
+    # hung the scheduler at start (/health 503 for ever). scripts/airflow_local_settings.py
+    # gives every forked child a fresh pool and leaves the parent's connections open.
+    probe = (Path(__file__).parent / "fork_probe.py").read_text()
+    out = stack.exec("scheduler", "python", "-", input=probe).stdout.strip().splitlines()[-1]
+    pids = dict(item.split("=") for item in out.split())
+    assert pids["child"] != pids["parent"], out
+    assert pids["parent_after"] == pids["parent"], out
+
+
 def test_the_courses_by_hand_db_upgrade_still_works(stack):
     # deprecated alias of `airflow db migrate` in 2.11; the course's "Database error" fix
     result = stack.compose("run", "--rm", "webserver", "airflow", "db", "upgrade")
@@ -110,7 +122,9 @@ def test_a_key_in_google_never_reaches_the_image(stack):
     key.write_text('{"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----"}')
     tag = f"airflow-lite-keycheck:{uuid.uuid4().hex[:8]}"
     try:
-        subprocess.run(["docker", "build", "-q", "-t", tag, "."], cwd=stack.dir, check=True,
+        args = [f"--build-arg=AIRFLOW_VERSION={stack.setting('AIRFLOW_VERSION')}",
+                f"--build-arg=PYTHON_VERSION={stack.setting('AIRFLOW_PYTHON_VERSION')}"]
+        subprocess.run(["docker", "build", "-q", *args, "-t", tag, "."], cwd=stack.dir, check=True,
                        capture_output=True)
         # by name anywhere in the image, and by content where the build context could land
         found = subprocess.run(["docker", "run", "--rm", "--entrypoint", "bash", tag, "-c",

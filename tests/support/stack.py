@@ -9,13 +9,14 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-import socket
 import subprocess
 import time
 import uuid
 from pathlib import Path
 
 import requests
+
+from support.net import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 # What a user's clone holds that the stack needs; local state (logs, data, keys, venvs) is left out.
@@ -24,18 +25,22 @@ PROJECT_SERVICES = ("postgres", "airflow-init", "webserver", "scheduler")
 _NOT_COPIED = {".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", "test-artifacts", "benchmarks"}
 
 
+COMPOSE_V1 = ["docker-compose"]
+COMPOSE_V2 = ["docker", "compose"]
+
+
+def compose_installed(cmd: list[str]) -> bool:
+    """Whether this compose command (COMPOSE_V1 or COMPOSE_V2) runs here."""
+    if shutil.which(cmd[0]) is None:
+        return False
+    return subprocess.run([*cmd, "version"], capture_output=True).returncode == 0
+
+
 def compose_command() -> list[str]:
     """`docker compose` (v2+) when present, else `docker-compose` (v1); $COMPOSE overrides."""
     if os.environ.get("COMPOSE"):
         return shlex.split(os.environ["COMPOSE"])
-    v2 = subprocess.run(["docker", "compose", "version"], capture_output=True)
-    return ["docker", "compose"] if v2.returncode == 0 else ["docker-compose"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return COMPOSE_V2 if compose_installed(COMPOSE_V2) else COMPOSE_V1
 
 
 def copy_project(dest: Path) -> Path:
@@ -67,16 +72,34 @@ class Stack:
         self.api.auth = ("airflow", "airflow")
 
     # --- compose ---------------------------------------------------------------------------------
-    def compose(self, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
+    def compose(self, *args: str, check: bool = True, timeout: float = 600,
+                input: str | None = None) -> subprocess.CompletedProcess:
         cmd = [*self.compose_cmd]
         for f in self.files:
             cmd += ["-f", f]
         result = subprocess.run([*cmd, *args], cwd=self.dir, env=self.env, capture_output=True,
-                                text=True, timeout=timeout)
+                                text=True, timeout=timeout, input=input)
         if check and result.returncode != 0:
             raise AssertionError(f"{' '.join(cmd + list(args))} failed ({result.returncode}):\n"
                                  f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
         return result
+
+    @property
+    def image(self) -> str:
+        """The project image compose builds (as airflow-common.yaml names it)."""
+        name, version, python = (self.setting(k) for k in ("AIRFLOW_IMAGE_NAME", "AIRFLOW_VERSION",
+                                                           "AIRFLOW_PYTHON_VERSION"))
+        return f"{name}:{version}-python{python}"
+
+    @property
+    def base_image(self) -> str:
+        """The official image the Dockerfile builds FROM."""
+        version, python = self.setting("AIRFLOW_VERSION"), self.setting("AIRFLOW_PYTHON_VERSION")
+        return f"apache/airflow:{version}-python{python}"
+
+    def setting(self, name: str) -> str:
+        """A setting as compose sees it: this stack's environment, else its .env."""
+        return self.env.get(name) or _dotenv(self.dir / ".env")[name]
 
     def build(self) -> None:
         self.compose("build")
@@ -125,17 +148,17 @@ class Stack:
         r = self.compose("logs", "--no-color", *([service] if service else []), check=False)
         return r.stdout + r.stderr
 
-    def exec(self, service: str, *cmd: str, check: bool = True) -> subprocess.CompletedProcess:
-        return self.compose("exec", "-T", service, *cmd, check=check)
+    def exec(self, service: str, *cmd: str, check: bool = True, input: str | None = None
+             ) -> subprocess.CompletedProcess:
+        return self.compose("exec", "-T", service, *cmd, check=check, input=input)
 
     def down(self) -> None:
         """Remove containers and volumes, and files the containers wrote into the copy."""
         self.compose("down", "-v", "--remove-orphans", check=False)
         # Task logs belong to AIRFLOW_UID, which may not be the test's user: remove them as root
         # in a container of the project image rather than leave them behind.
-        image = self.env.get("AIRFLOW_IMAGE_NAME") or _dotenv(self.dir / ".env")["AIRFLOW_IMAGE_NAME"]
         subprocess.run(["docker", "run", "--rm", "--user", "0:0", "--entrypoint", "rm",
-                        "-v", f"{self.dir}:/project", image, "-rf", "/project/logs", "/project/data"],
+                        "-v", f"{self.dir}:/project", self.image, "-rf", "/project/logs", "/project/data"],
                        capture_output=True)
 
     # --- REST API --------------------------------------------------------------------------------
