@@ -1,33 +1,23 @@
 """docker-compose.celery.yaml as compose resolves it, under v1 and v2: no containers started.
 
-The override repeats docker-compose.yaml's common Airflow settings for the worker and Flower (YAML
-anchors do not cross files); these tests fail when the copy drifts from the scheduler's settings."""
+Every Airflow service of both files extends the one container of airflow-common.yaml; these tests
+check what compose makes of that: the same container everywhere, Celery settings on all of them."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import pytest
 import yaml
-from support.stack import REPO
+from support.stack import COMPOSE_V1, COMPOSE_V2, REPO, compose_installed
 
-V1 = ["docker-compose"]
-V2 = ["docker", "compose"]
 FILES = ["-f", "docker-compose.yaml", "-f", "docker-compose.celery.yaml"]
 AIRFLOW_SERVICES = ("airflow-init", "webserver", "scheduler", "airflow-worker", "flower")
-SAME_AS_SCHEDULER = ("image", "user", "volumes", "restart")
 
 
-def installed(cmd: list[str]) -> bool:
-    if shutil.which(cmd[0]) is None:
-        return False
-    return subprocess.run([*cmd, "version"], capture_output=True).returncode == 0
-
-
-@pytest.fixture(params=[V1, V2], ids=["compose-v1", "compose-v2"])
+@pytest.fixture(params=[COMPOSE_V1, COMPOSE_V2], ids=["compose-v1", "compose-v2"])
 def compose(request):
-    if not installed(request.param):
+    if not compose_installed(request.param):
         pytest.skip(f"{' '.join(request.param)} is not installed here")
 
     def run(*args: str) -> subprocess.CompletedProcess:
@@ -56,17 +46,28 @@ def test_every_airflow_service_uses_celery_with_the_same_broker_and_backend(comp
         assert {k: v for k, v in env.items() if k in celery} == celery, name
 
 
-def test_worker_and_flower_share_the_schedulers_settings(compose):
+# What each service adds to the common container on purpose.
+OWN_ENV = {"airflow-init": {"_AIRFLOW_WWW_USER_USERNAME", "_AIRFLOW_WWW_USER_PASSWORD"},
+           "airflow-worker": {"DUMB_INIT_SETSID"}, "flower": {"AIRFLOW__CELERY__FLOWER_BASIC_AUTH"}}
+SAME_CONTAINER = ("image", "volumes", "restart", "stop_grace_period", "build")
+
+
+def test_every_airflow_service_is_the_same_container(compose):
     services = config(compose, "--profile", "flower")
     scheduler = services["scheduler"]
-    extra = {"airflow-worker": {"DUMB_INIT_SETSID"}, "flower": {"AIRFLOW__CELERY__FLOWER_BASIC_AUTH"}}
-    for name in ("airflow-worker", "flower"):
+    assert scheduler["stop_grace_period"] == "30s" and scheduler["restart"] == "unless-stopped"
+    for name in AIRFLOW_SERVICES:
         service = services[name]
-        env = {k: v for k, v in service["environment"].items() if k not in extra[name]}
+        env = {k: v for k, v in service["environment"].items() if k not in OWN_ENV.get(name, set())}
         assert env == scheduler["environment"], name
-        for key in SAME_AS_SCHEDULER:
+        for key in SAME_CONTAINER:
+            if name == "airflow-init" and key == "restart":
+                continue  # one-shot: "no"
             assert service.get(key) == scheduler.get(key), (name, key)
-        assert {dep: cond["condition"] for dep, cond in service["depends_on"].items()} == {
+        if name != "airflow-init":  # init starts as root, then runs Airflow as AIRFLOW_UID
+            assert service["user"] == scheduler["user"], name
+    for name in ("airflow-worker", "flower"):
+        assert {dep: cond["condition"] for dep, cond in services[name]["depends_on"].items()} == {
             "postgres": "service_healthy", "redis": "service_healthy",
             "airflow-init": "service_completed_successfully"}, name
     assert services["airflow-worker"]["environment"]["DUMB_INIT_SETSID"] == "0"  # warm shutdown
@@ -82,12 +83,12 @@ def test_scheduler_waits_for_redis_and_the_worker_has_no_fixed_name_or_port(comp
 
 def test_flower_only_with_its_profile():
     # compose v1's `config` lists services of every profile (its `up` honours them): v2 only
-    if not installed(V2):
+    if not compose_installed(COMPOSE_V2):
         pytest.skip("docker compose (v2+) is not installed here")
-    run = [*V2, *FILES, "config", "--services"]
+    run = [*COMPOSE_V2, *FILES, "config", "--services"]
     plain = subprocess.run(run, cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
-    with_flower = subprocess.run([*V2, *FILES, "--profile", "flower", "config", "--services"], cwd=REPO,
-                                 capture_output=True, text=True, check=True).stdout.split()
+    with_flower = subprocess.run([*COMPOSE_V2, *FILES, "--profile", "flower", "config", "--services"],
+                                 cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
     assert "flower" not in plain and "airflow-worker" in plain
     assert set(with_flower) - set(plain) == {"flower"}
 

@@ -22,18 +22,40 @@ def pytest_configure(config):
     config.addinivalue_line("markers", f"{LAST}: restarts or stops the shared stack; runs last")
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory, figures, artifacts_dir):
-    s = Stack(tmp_path_factory.mktemp("stack"), override_files=("tests/stack/docker-compose.test.yaml",),
+def stack_with_test_services(workdir, *more_overrides: str) -> Stack:
+    """A built, not yet started Stack with the test services (taxi-files serves <dir>/test-files)."""
+    s = Stack(workdir, override_files=("tests/stack/docker-compose.test.yaml", *more_overrides),
               env={"TAXI_URL_TEMPLATE": TEST_URL_TEMPLATE, **TEST_GCP})
     (s.dir / "test-files").mkdir()
     s.build()
-    s.up_seconds = s.up()
-    figures.append(f"stack ({' '.join(s.compose_cmd)}): up -d to all healthy {s.up_seconds:.1f} s")
-    try:
+    return s
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, figures, artifacts_dir):
+    s = stack_with_test_services(tmp_path_factory.mktemp("stack"))
+    try:  # a stack that never gets healthy is torn down too
+        s.up_seconds = s.up()
+        figures.append(f"stack ({' '.join(s.compose_cmd)}): up -d to all healthy {s.up_seconds:.1f} s")
         yield s
     finally:
         (artifacts_dir / "stack.log").write_text(s.logs())
+        s.down()
+
+
+@pytest.fixture(scope="module")
+def fault_stack(tmp_path_factory, figures, artifacts_dir):
+    """A second stack for the tests that freeze, kill, stop or wipe it (tests/stack/test_faults.py), so the
+    shared `stack` never breaks. Each of those tests leaves it healthy again. Module scope: it is
+    gone before the next module starts, never two extra stacks at once."""
+    s = stack_with_test_services(tmp_path_factory.mktemp("fault-stack"),
+                                 "tests/stack/docker-compose.faults.yaml")
+    try:
+        seconds = s.up()
+        figures.append(f"fault stack: up -d to all healthy {seconds:.1f} s")
+        yield s
+    finally:
+        (artifacts_dir / "fault-stack.log").write_text(s.logs())
         s.down()
 
 

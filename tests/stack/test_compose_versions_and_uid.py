@@ -7,31 +7,44 @@ import shutil
 import subprocess
 
 import pytest
-from support.stack import REPO, Stack, compose_command
-
-V1 = ["docker-compose"]
-V2 = ["docker", "compose"]
+import yaml
+from support.stack import COMPOSE_V1, COMPOSE_V2, REPO, Stack, compose_command, compose_installed
 
 
-def installed(cmd: list[str]) -> bool:
-    if shutil.which(cmd[0]) is None:
-        return False
-    return subprocess.run([*cmd, "version"], capture_output=True).returncode == 0
-
-
-@pytest.mark.parametrize("cmd", [V1, V2], ids=["compose-v1", "compose-v2"])
+@pytest.mark.parametrize("cmd", [COMPOSE_V1, COMPOSE_V2], ids=["compose-v1", "compose-v2"])
 def test_compose_file_is_accepted(cmd):
-    if not installed(cmd):
+    if not compose_installed(cmd):
         pytest.skip(f"{' '.join(cmd)} is not installed here")
-    result = subprocess.run([*cmd, "config", "-q"], cwd=REPO, capture_output=True, text=True)
+    result = subprocess.run([*cmd, "config"], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "WARNING" not in result.stderr.replace("`version` is obsolete", ""), result.stderr
+    # airflow-common.yaml's one container, as every Airflow service resolves it
+    services = yaml.safe_load(result.stdout)["services"]
+    assert set(services) == {"postgres", "airflow-init", "webserver", "scheduler"}
+    init, web, sched = services["airflow-init"], services["webserver"], services["scheduler"]
+    for service in (init, web, sched):
+        assert service["image"] == sched["image"] and service["volumes"] == sched["volumes"]
+        assert service["stop_grace_period"] == "30s"
+        assert service["environment"]["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+        assert service["environment"]["AIRFLOW__CORE__FERNET_KEY_CMD"].endswith("/secrets/fernet_key")
+    assert {k: v for k, v in init["environment"].items() if not k.startswith("_AIRFLOW_WWW")} \
+        == web["environment"] == sched["environment"]
+    assert init["user"] == "0:0" and web["user"] == sched["user"] == f"{_dotenv_value('AIRFLOW_UID')}:0"
+    assert init["restart"] == "no" and web["restart"] == sched["restart"] == "unless-stopped"
+    for service in (web, sched):
+        assert {d: c["condition"] for d, c in service["depends_on"].items()} == {
+            "postgres": "service_healthy", "airflow-init": "service_completed_successfully"}
+
+
+def _dotenv_value(name: str) -> str:
+    lines = (REPO / ".env").read_text().splitlines()
+    return next(line.split("=", 1)[1] for line in lines if line.startswith(f"{name}="))
 
 
 @pytest.mark.stack
 def test_stack_works_with_another_airflow_uid(tmp_path, figures):
     # docker-compose v1 when it is installed: the main stack tests already run the default command.
-    cmd = V1 if installed(V1) else compose_command()
+    cmd = COMPOSE_V1 if compose_installed(COMPOSE_V1) else compose_command()
     stack = Stack(tmp_path, env={"AIRFLOW_UID": "4242"}, compose=cmd)
     try:
         stack.build()
@@ -51,11 +64,12 @@ def test_stack_works_with_another_airflow_uid(tmp_path, figures):
         stack.down()
 
 
-@pytest.mark.parametrize("cmd", [V1, V2], ids=["compose-v1", "compose-v2"])
+@pytest.mark.parametrize("cmd", [COMPOSE_V1, COMPOSE_V2], ids=["compose-v1", "compose-v2"])
 def test_a_setting_missing_from_env_is_named(cmd, tmp_path):
-    if not installed(cmd):
+    if not compose_installed(cmd):
         pytest.skip(f"{' '.join(cmd)} is not installed here")
-    shutil.copy(REPO / "docker-compose.yaml", tmp_path)
+    for name in ("docker-compose.yaml", "airflow-common.yaml"):
+        shutil.copy(REPO / name, tmp_path)
     lines = (REPO / ".env").read_text().splitlines()
     (tmp_path / ".env").write_text("\n".join(x for x in lines if not x.startswith("AIRFLOW_UID=")) + "\n")
     env = {k: v for k, v in os.environ.items() if k != "AIRFLOW_UID"}
@@ -65,7 +79,8 @@ def test_a_setting_missing_from_env_is_named(cmd, tmp_path):
 
 
 def test_every_env_setting_is_used_by_a_compose_file():
-    compose = (REPO / "docker-compose.yaml").read_text() + (REPO / "docker-compose.celery.yaml").read_text()
+    files = ("airflow-common.yaml", "docker-compose.yaml", "docker-compose.celery.yaml")
+    compose = "".join((REPO / name).read_text() for name in files)
     settings = [line.split("=", 1)[0] for line in (REPO / ".env").read_text().splitlines()
                 if line.strip() and not line.lstrip().startswith("#")]
     assert settings

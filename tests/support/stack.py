@@ -47,7 +47,7 @@ def copy_project(dest: Path) -> Path:
     def ignore(directory: str, names: list[str]) -> set[str]:
         here = Path(directory)
         skipped = {n for n in names if n in _NOT_COPIED}
-        if here.name in {"logs", "data", "google"} and here.parent == REPO:
+        if here.name in {"logs", "data", "google", "backups"} and here.parent == REPO:
             skipped |= {n for n in names if n not in {".gitkeep", "README.md"}}
         return skipped
 

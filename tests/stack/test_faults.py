@@ -1,0 +1,332 @@
+"""What real machines do to the stack, on a stack of its own (`fault_stack`; each test leaves it healthy):
+
+- A hung component heals itself: its healthcheck (scripts/healthcheck.sh) ends the container after 6
+  failed checks in a row, and `restart: unless-stopped` starts it again. Docker alone would leave it
+  `unhealthy` for ever.
+- A load survives Postgres restarting mid-COPY: the run succeeds, the month has exactly the file's
+  rows, no staging table is left.
+- Backup and restore (`docker compose run --rm airflow-init backup | restore FILE`) bring a wiped
+  stack back; a foreign or corrupt file, or a stack with data, is refused and nothing changes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import requests
+from support.stack_taxi import create_month_run, month_rows, pause, psql, run_month, serve_month
+
+pytestmark = [pytest.mark.stack, pytest.mark.slow]
+
+# Scheduler: /health fails 30 s after the last heartbeat, then 6 checks 5 s apart, then a restart
+# (~30-60 s on a busy machine). Webserver: 6 checks of up to 8 s each, 5 s apart, then a restart.
+RECOVERY_BOUND = 300
+
+# The component's main process: the child of dumb-init (PID 1), as /entrypoint execs `airflow ...`.
+FREEZE_MAIN_PROCESS = """
+import os, signal
+for pid in filter(str.isdigit, os.listdir('/proc')):
+    try:
+        status = open(f'/proc/{pid}/status').read()
+    except OSError:
+        continue
+    if '\\nPPid:\\t1\\n' in status:
+        os.kill(int(pid), signal.SIGSTOP)
+        print(pid, open(f'/proc/{pid}/cmdline').read().replace('\\0', ' '))
+"""
+
+
+def container(stack, service: str) -> str:
+    (cid,) = stack.container_ids(service)
+    return cid
+
+
+def wait_until_restarted_and_healthy(stack, service: str, restarts_before: int) -> float:
+    t0 = time.monotonic()
+    deadline = t0 + RECOVERY_BOUND
+    states = []
+    while time.monotonic() < deadline:
+        ids = stack.container_ids(service)
+        if ids:
+            state = stack.inspect(ids[0], "{{.RestartCount}} "
+                                          "{{if .State.Health}}{{.State.Health.Status}}{{end}}")
+            states.append(state)
+            count, _, health = state.partition(" ")
+            if int(count) > restarts_before and health == "healthy":
+                return time.monotonic() - t0
+        time.sleep(1)
+    raise AssertionError(f"{service} not restarted and healthy within {RECOVERY_BOUND} s; last states "
+                         f"{states[-5:]}\n{stack.logs(service)[-4000:]}")
+
+
+def assert_a_run_succeeds(stack):
+    stack.wait_for_dag("LocalIngestionDagv2", timeout=120)
+    run_id = stack.trigger("LocalIngestionDagv2")
+    assert stack.wait_for_run("LocalIngestionDagv2", run_id, timeout=180) == "success"
+
+
+def test_a_frozen_scheduler_restarts_by_itself_and_runs_tasks_again(fault_stack, figures):
+    stack = fault_stack
+    cid = container(stack, "scheduler")
+    before = int(stack.inspect(cid, "{{.RestartCount}}"))
+    frozen = stack.exec("scheduler", "python", "-c", FREEZE_MAIN_PROCESS).stdout
+    assert "scheduler" in frozen, frozen
+    seconds = wait_until_restarted_and_healthy(stack, "scheduler", before)
+    figures.append(f"self-healing: scheduler frozen (SIGSTOP) to restarted and healthy {seconds:.0f} s")
+    assert "health check failed 6 times in a row" in stack.logs("scheduler")
+    assert_a_run_succeeds(stack)
+
+
+def test_a_frozen_webserver_restarts_by_itself(fault_stack, figures):
+    stack = fault_stack
+    cid = container(stack, "webserver")
+    before = int(stack.inspect(cid, "{{.RestartCount}}"))
+    # every process but dumb-init: gunicorn's master and workers hang, /health times out
+    stack.exec("webserver", "bash", "-c", "kill -STOP -1")
+    seconds = wait_until_restarted_and_healthy(stack, "webserver", before)
+    figures.append(f"self-healing: webserver frozen (SIGSTOP) to restarted and healthy {seconds:.0f} s")
+    assert stack.api.get(f"{stack.base_url}/health", timeout=30).status_code == 200
+    assert_a_run_succeeds(stack)
+
+
+def test_failures_during_the_start_grace_do_not_count(fault_stack):
+    """A slow start is not punished: before its first success, a component younger than
+    AIRFLOW_LITE_START_GRACE may fail its check any number of times."""
+    stack = fault_stack
+    cid = container(stack, "webserver")
+    before = stack.inspect(cid, "{{.RestartCount}}")
+
+    def failing_probes(times: int, **env: str) -> list[str]:
+        state = f"/tmp/probe-{len(env)}-{time.monotonic_ns()}"
+        opts = [x for k, v in {**env, "AIRFLOW_LITE_HEALTH_STATE": state}.items() for x in ("-e", f"{k}={v}")]
+        for _ in range(times):
+            probe = stack.compose("exec", "-T", *opts, "webserver", "/opt/airflow/scripts/healthcheck.sh",
+                                  "false", check=False)
+            assert probe.returncode == 1, probe.stderr
+        return stack.exec("webserver", "cat", state).stdout.split()[1:]
+
+    # within the grace (never healthy yet): 8 failures, more than the 6 that end a container, count 0
+    assert failing_probes(8, AIRFLOW_LITE_START_GRACE="100000") == ["0", "0"]
+    # the same probes after the grace do count (the limit raised so that this one does not restart it)
+    counted = failing_probes(3, AIRFLOW_LITE_START_GRACE="0", AIRFLOW_LITE_UNHEALTHY_EXIT_AFTER="100")
+    assert counted == ["3", "0"]
+    assert stack.inspect(cid, "{{.RestartCount}}") == before
+
+
+# --- backup and restore ------------------------------------------------------------------------------
+MONTH = "2021-01"
+ROWS = {"yellow": 3000, "green": 1500, "fhv": 2000}
+SECRET = "s3cret-to-restore"
+BACKUPS = "/opt/airflow/backups"
+
+
+def airflow_init(stack, *args: str, check: bool = True):
+    return stack.compose("run", "--rm", "airflow-init", *args, check=check, timeout=600)
+
+
+def stored_password(stack, conn_id: str) -> str:
+    """Decrypted by the CLI inside the scheduler: fails unless the Fernet key matches the database."""
+    out = stack.exec("scheduler", "airflow", "connections", "get", conn_id, "--output", "json").stdout
+    return json.loads(out)[0]["password"]
+
+
+def fernet_key(stack) -> str:
+    return stack.exec("scheduler", "cat", "/opt/airflow/secrets/fernet_key").stdout.strip()
+
+
+def snapshot(stack) -> dict:
+    """What a restore must bring back, as the running stack shows it."""
+    api = stack.base_url + "/api/v1"
+    variable = stack.api.get(f"{api}/variables/restore_me", timeout=30)
+    user = stack.api.get(f"{api}/users/analyst", timeout=30)
+    runs = stack.get("/dags/LocalIngestionDag/dagRuns").json().get("dag_runs", [])
+    return {
+        "variable": variable.json()["value"] if variable.ok else None,
+        "user": user.json()["email"] if user.ok else None,
+        "runs": sorted(r["dag_run_id"] for r in runs),
+        "rows": {taxi: month_rows(stack, taxi, MONTH) if runs else 0 for taxi in ROWS},
+        "fernet_key": fernet_key(stack),
+    }
+
+
+@pytest.fixture(scope="module")
+def backup(fault_stack):
+    """A month loaded, a connection with a password, a variable and a second user; then one backup."""
+    stack = fault_stack
+    serve_month(stack, MONTH, ROWS)
+    run_month(stack, "LocalIngestionDag", MONTH)
+    api = stack.base_url + "/api/v1"
+    stack.api.post(f"{api}/connections", timeout=30, json={
+        "connection_id": "restore_secret", "conn_type": "postgres", "host": "db.example",
+        "login": "someone", "password": SECRET}).raise_for_status()
+    stack.api.post(f"{api}/variables", json={"key": "restore_me", "value": "42"},
+                   timeout=30).raise_for_status()
+    stack.api.post(f"{api}/users", timeout=30, json={
+        "username": "analyst", "password": "An4lyst-pass", "email": "analyst@example.com",
+        "first_name": "A", "last_name": "N", "roles": [{"name": "Viewer"}]}).raise_for_status()
+    before = snapshot(stack)
+    t0 = time.monotonic()
+    out = airflow_init(stack, "backup")
+    seconds = time.monotonic() - t0
+    (path,) = (stack.dir / "backups").glob("airflow-lite-*.tar")
+    try:
+        yield {"path": path, "in_container": f"backups/{path.name}", "state": before, "seconds": seconds,
+               "log": out.stderr}
+    finally:  # files of AIRFLOW_UID: removed from inside, like Stack.down does for logs/
+        stack.exec("scheduler", "bash", "-c", f"rm -f {BACKUPS}/*.tar", check=False)
+
+
+def test_backup_is_one_private_file_with_both_databases_and_the_keys(fault_stack, backup, figures):
+    figures.append(f"backup (one month loaded): {backup['seconds']:.1f} s, "
+                   f"{backup['path'].stat().st_size / 1e6:.1f} MB")
+    assert backup["path"].stat().st_mode & 0o777 == 0o600
+    listing = fault_stack.exec("scheduler", "tar", "-tf", f"/opt/airflow/{backup['in_container']}").stdout
+    assert set(listing.split()) == {"MANIFEST", "SHA256SUMS", "metadata.pgdump", "taxi.pgdump", "secrets/",
+                                    "secrets/fernet_key", "secrets/secret_key"}
+    assert "backup written" in backup["log"]
+
+
+def test_restore_brings_a_wiped_stack_back(fault_stack, backup, figures):
+    stack = fault_stack
+    stack.compose("down", "-v")  # the README's "start over": database, history and keys gone
+    stack.up()
+    wiped = snapshot(stack)
+    assert wiped["variable"] is None and wiped["runs"] == []
+    assert wiped["fernet_key"] != backup["state"]["fernet_key"]
+
+    t0 = time.monotonic()
+    stack.compose("stop", "webserver", "scheduler")
+    airflow_init(stack, "restore", backup["in_container"])
+    stack.up()
+    figures.append(f"restore into a wiped stack, stop to healthy again: {time.monotonic() - t0:.0f} s")
+    assert snapshot(stack) == backup["state"]
+    assert all(rows == ROWS[taxi] for taxi, rows in backup["state"]["rows"].items())
+    assert stored_password(stack, "restore_secret") == SECRET  # saved passwords still decrypt
+    assert stack.api.get(f"{stack.base_url}/api/v1/dags", auth=("analyst", "An4lyst-pass"),
+                         timeout=30).status_code == 200
+
+
+def write_in_backups(stack, name: str, script: str) -> str:
+    """Make a file in the stack's backups/ from inside (it belongs to AIRFLOW_UID); its path for restore."""
+    stack.exec("scheduler", "python", "-c", f"import os, tarfile; os.chdir('{BACKUPS}'); {script}")
+    return f"backups/{name}"
+
+
+def test_bad_files_and_a_stack_with_data_are_refused_and_nothing_changes(fault_stack, backup):
+    stack = fault_stack
+    stack.api.post(f"{stack.base_url}/api/v1/variables", json={"key": "added_later", "value": "1"},
+                   timeout=30).raise_for_status()
+    good = backup["in_container"]
+    corrupt = write_in_backups(stack, "corrupt.tar", (
+        f"data = bytearray(open('{backup['path'].name}', 'rb').read()); "
+        f"m = tarfile.open('{backup['path'].name}').getmember('metadata.pgdump'); "
+        "data[m.offset_data + 2000:m.offset_data + 2004] = b'XXXX'; open('corrupt.tar', 'wb').write(data)"))
+    foreign = write_in_backups(stack, "foreign.tar", (
+        "t = tarfile.open('foreign.tar', 'w'); t.add('/opt/airflow/dags', 'dags'); t.close()"))
+    random = write_in_backups(stack, "random.tar", "open('random.tar', 'wb').write(os.urandom(20000))")
+    expected = {
+        good: "connections to the databases are open",  # the components are still running
+        corrupt: "is corrupt (checksums do not match",
+        foreign: "is not an airflow-lite backup (no",
+        random: "is not an airflow-lite backup (not a readable tar",
+        "backups/missing.tar": "no such file",
+    }
+    for path, message in expected.items():
+        result = airflow_init(stack, "restore", path, check=False)
+        assert result.returncode != 0 and message in result.stderr, (path, result.stderr)
+
+    stack.compose("stop", "webserver", "scheduler")
+    try:
+        result = airflow_init(stack, "restore", good, check=False)
+        assert result.returncode != 0, result.stderr
+        assert "this stack already has data" in result.stderr and "--force" in result.stderr, result.stderr
+        assert "nothing was changed" in result.stderr
+        assert psql(stack, "SELECT count(*) FROM variable WHERE key = 'added_later'", db="airflow") == "1"
+        # --force replaces it
+        airflow_init(stack, "restore", good, "--force")
+    finally:
+        stack.up()
+    # the variable made after the backup is gone, the rest is as backed up
+    assert stack.api.get(f"{stack.base_url}/api/v1/variables/added_later", timeout=30).status_code == 404
+    assert snapshot(stack) == backup["state"]
+
+
+# --- faults while a month loads ------------------------------------------------------------------------
+# yellow big enough that its COPY runs for seconds (the moment each fault strikes); the others small.
+BIG = {"yellow": 400_000, "green": 500, "fhv": 500}
+DAG = "LocalIngestionDag"
+
+
+def wait_for_copy(stack, timeout: float = 300) -> None:
+    """Until a load is streaming rows into ny_taxi: the fault strikes mid-load."""
+    deadline = time.monotonic() + timeout
+    query = ("SELECT count(*) FROM pg_stat_activity WHERE datname = 'ny_taxi' "
+             "AND query ILIKE 'COPY %' AND state = 'active'")
+    while psql(stack, query, db="airflow") == "0":
+        assert time.monotonic() < deadline, f"no COPY into ny_taxi within {timeout} s"
+        time.sleep(0.2)
+
+
+def staging_tables(stack) -> str:
+    return psql(stack, "SELECT string_agg(tablename, ',') FROM pg_tables WHERE tablename LIKE '%\\_loading'")
+
+
+def patient(call, timeout: float = 180):
+    """call() until it raises no HTTP error: during and just after a fault the API may answer 500
+    (database gone) or not at all (webserver restarting)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return call()
+        except requests.RequestException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(2)
+
+
+def run_state(stack, run_id: str) -> str:
+    r = stack.get(f"/dags/{DAG}/dagRuns/{run_id}")
+    r.raise_for_status()
+    return r.json()["state"]
+
+
+def finish(stack, run_id: str, timeout: float = 600) -> dict[str, tuple[str, int]]:
+    """Wait for the run (the DAG paused again afterwards); task id -> (state, try number)."""
+    deadline = time.monotonic() + timeout
+    try:
+        while (state := patient(lambda: run_state(stack, run_id))) not in {"success", "failed"}:
+            assert time.monotonic() < deadline, f"run still {state} after {timeout} s"
+            time.sleep(1)
+    finally:
+        patient(lambda: pause(stack, DAG))
+    tries = {ti["task_id"]: (ti["state"], ti["try_number"]) for ti in stack.task_instances(DAG, run_id)}
+    assert state == "success", (tries, stack.logs("scheduler")[-3000:])
+    return tries
+
+
+def assert_month_exact(stack, month: str, rows: dict[str, int]) -> None:
+    assert {taxi: month_rows(stack, taxi, month) for taxi in rows} == rows
+    assert staging_tables(stack) == ""
+
+
+def load_with_fault(stack, month: str, seed: int, fault) -> tuple[dict, dict, float]:
+    """Load `month` (BIG), call fault() once its yellow COPY runs, wait for the run to succeed.
+    Returns (rows served, task id -> (state, try number), seconds from the fault to success)."""
+    rows = serve_month(stack, month, BIG, seed=seed)
+    run_id = create_month_run(stack, DAG, month)
+    wait_for_copy(stack)
+    t0 = time.monotonic()
+    fault()
+    tries = finish(stack, run_id)
+    return rows, tries, time.monotonic() - t0
+
+
+def test_postgres_restarted_mid_load(fault_stack, figures):
+    stack, month = fault_stack, "2021-02"
+    rows, tries, seconds = load_with_fault(stack, month, 2, lambda: stack.compose("restart", "postgres"))
+    figures.append(f"fault: postgres restarted mid-load, restart to run success {seconds:.0f} s "
+                   f"(yellow load tries: {tries['yellow.load'][1]})")
+    assert_month_exact(stack, month, rows)
+    stack.wait_healthy(timeout=300)  # by itself
