@@ -8,6 +8,7 @@ the file working on the shipped Airflow 2.11.2 as well.
 - DC106 ``provide_context=True``: ignored on 2.x, an error on Airflow 3 -> removed.
 
 Every rewrite here is valid on 2.11.2 and on 3.x: ``logical_date`` exists since Airflow 2.2.
+Slightly over 250 lines: the five rules share one walk over templates and calls.
 """
 
 from __future__ import annotations
