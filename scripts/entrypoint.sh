@@ -14,10 +14,10 @@
 #                               as with the official image.
 #
 # What the containers rely on: only what the official images ship (checked against the
-# apache/airflow Dockerfile and docker-stack changelog; gosu is gone since 2.8.3).
+# apache/airflow Dockerfile and docker-stack changelog, which dropped its su helper in 2.8.3).
 #   apache/airflow: bash, coreutils, findutils, util-linux's `setpriv` (Essential packages),
 #                   `pg_isready` (postgresql-client), curl (healthchecks), python, dumb-init,
-#                   /entrypoint. Not git, wget, ps or gosu.
+#                   /entrypoint. Not git, wget or ps, and no su helper but setpriv.
 #   postgres:       pg_isready, psql.      redis: redis-cli.
 set -euo pipefail
 

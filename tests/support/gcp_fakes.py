@@ -1,4 +1,4 @@
-"""Local stand-ins for Google Cloud, and the constants the GCP tests share.
+"""Local fakes of Google Cloud, and the constants the GCP tests share.
 
 - `GcsEmulator`: the real `gcp-storage-emulator` in a child process, in memory.
 - `RecordingProxy`: forwards to another local server and records every request (to see chunked uploads).

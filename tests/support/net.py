@@ -1,6 +1,6 @@
 """Local network helpers for tests: a free port, waiting for a listener, and a scripted HTTP server.
 
-`HttpServer` serves the files of a folder (any test's stand-in for the taxi-file mirror) and can
+`HttpServer` serves the files of a folder (in place of the taxi-file mirror) and can
 script special answers for one path (errors, HTML pages, truncated bodies); it counts requests per path.
 `LocalServer` is the base of every in-process fake (see gcp_fakes.py): a ThreadingHTTPServer on
 127.0.0.1:<random port> in a daemon thread.
