@@ -17,6 +17,13 @@ RUN pip install --no-cache-dir \
         --constraint /home/airflow/constraints.txt \
         "apache-airflow==${AIRFLOW_VERSION}" \
         -r /opt/airflow/requirements.txt
+# The 2.11.2 image pins gunicorn 25.1.0, whose control-socket thread can deadlock a freshly forked
+# worker (stuck logging "Booting worker": benoitc/gunicorn#3509, #3529; the fork race fixed in 26.1
+# by #3651). The webserver and every Celery worker's log server fork gunicorn workers; a stuck one
+# holds `docker compose stop` for the whole grace period. Airflow 3 images have no gunicorn.
+RUN if [ "$(pip show gunicorn 2>/dev/null | sed -n 's/^Version: //p')" = "25.1.0" ]; then \
+        pip install --no-cache-dir --no-deps "gunicorn==26.2.0"; \
+    fi
 
 COPY --chown=airflow:0 scripts/ /opt/airflow/scripts/
 # Read by every Airflow process at start ($AIRFLOW_HOME/config is on its path): keeps forked
