@@ -45,28 +45,33 @@ def download(taxi: str, month: str, url_template: str) -> str:
     return str(download_month(taxi, month, url_template))
 
 
-@task(retries=1, retry_delay=timedelta(minutes=2))
+# A load fails on a lost database connection (Postgres restarting, the task's container killed); it
+# replaces the month in one transaction, so retrying soon is safe.
+@task(retries=1, retry_delay=timedelta(seconds=30))
 def load(taxi: str, month: str, path: str) -> int:
-    from taxi_ingest.postgres import ensure_database, load_month
+    from taxi_ingest.postgres import ensure_database, load_month, lost_server_reported_when_back
 
     hook = _hook()
-    ensure_database(hook.get_uri())
-    conn = hook.get_conn()
-    try:
-        return load_month(conn, path, taxi, month)
-    finally:
-        conn.close()
+    with lost_server_reported_when_back(hook.get_uri()):
+        ensure_database(hook.get_uri())
+        conn = hook.get_conn()
+        try:
+            return load_month(conn, path, taxi, month)
+        finally:
+            conn.close()
 
 
-@task
+@task(retries=1, retry_delay=timedelta(seconds=30))  # read-only: as safe to retry as load
 def check(taxi: str, month: str, path: str) -> int:
-    from taxi_ingest.postgres import check_month
+    from taxi_ingest.postgres import check_month, lost_server_reported_when_back
 
-    conn = _hook().get_conn()
-    try:
-        return check_month(conn, path, taxi, month)
-    finally:
-        conn.close()
+    hook = _hook()
+    with lost_server_reported_when_back(hook.get_uri()):
+        conn = hook.get_conn()
+        try:
+            return check_month(conn, path, taxi, month)
+        finally:
+            conn.close()
 
 
 @dag(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import gzip
 import logging
 import os
@@ -14,7 +15,7 @@ from pathlib import Path
 import requests
 import urllib3
 
-from taxi_ingest.errors import CorruptFileError, DownloadError, NotFoundError, WrongMonthError
+from taxi_ingest.errors import CorruptFileError, DiskFullError, DownloadError, NotFoundError, WrongMonthError
 from taxi_ingest.progress import Progress
 from taxi_ingest.sources import check_taxi, file_format, file_name, month_in_name, month_str, render_url
 
@@ -127,11 +128,21 @@ def _save(resp: requests.Response, tmp: Path, label: str) -> int:
     """Write the body byte for byte (no transparent gunzip: a .csv.gz must stay gzip)."""
     written = 0
     progress = Progress(f"download {label}")
-    with open(tmp, "wb") as out:
-        for chunk in resp.raw.stream(CHUNK, decode_content=False):
-            out.write(chunk)
-            written += len(chunk)
-            progress.update(written, len(chunk))
+    try:
+        with open(tmp, "wb") as out:
+            for chunk in resp.raw.stream(CHUNK, decode_content=False):
+                out.write(chunk)
+                written += len(chunk)
+                progress.update(written, len(chunk))
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        size = resp.headers.get("Content-Length")
+        of = f" of {int(size) / 1e6:.1f} MB" if size and size.isdigit() else ""
+        raise DiskFullError(
+            f"no space left on device in {tmp.parent} after writing {written / 1e6:.1f} MB{of} of {label}: "
+            "free some space there (the partial file is removed; the data already loaded is untouched)"
+        ) from None
     return written
 
 

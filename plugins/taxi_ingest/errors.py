@@ -17,6 +17,10 @@ class NotFoundError(DownloadError):
     """HTTP 404: nothing published at that URL (yet)."""
 
 
+class DiskFullError(IngestError):
+    """No space left on the device the download is written to (the partial file is removed)."""
+
+
 class CorruptFileError(IngestError):
     """The file is empty, truncated, not gzip/parquet, or an HTML page."""
 

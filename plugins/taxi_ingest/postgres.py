@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,6 +51,36 @@ def connection(db) -> Iterator[psycopg2.extensions.connection]:
             conn.close()
         else:
             conn.autocommit = autocommit
+
+
+def wait_for_server(url: str, timeout: float = 60.0, pause: float = 1.0) -> bool:
+    """Until a new connection to `url` succeeds (True), or for at most `timeout` seconds (False)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            psycopg2.connect(url, connect_timeout=max(1, int(pause * 5))).close()
+            return True
+        except psycopg2.OperationalError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(pause)
+
+
+@contextmanager
+def lost_server_reported_when_back(url: str, timeout: float = 60.0) -> Iterator[None]:
+    """Re-raise a lost connection (the server restarting) only once the server answers again.
+
+    A task's failure is recorded in Airflow's metadata database, which in this stack is the same
+    Postgres server: failing while it is still down leaves the task "running" until the scheduler
+    gives up on its heartbeat (minutes), instead of a failed try that Airflow retries at once.
+    """
+    try:
+        yield
+    except (psycopg2.OperationalError, psycopg2.InterfaceError):  # lost mid-query, or on closing
+        log.warning("lost the connection to the database server; waiting up to %.0f s for it to come "
+                    "back before failing this try", timeout)
+        wait_for_server(url, timeout)
+        raise
 
 
 def ensure_database(url: str) -> bool:

@@ -57,8 +57,8 @@ CATCH_UP = {
 DOWNLOAD = (5, timedelta(minutes=1), True)
 RETRIES = {
     EXAMPLE: {"wget": (0, timedelta(minutes=5), False), "ingest": (0, timedelta(minutes=5), False)},
-    LOCAL: {"download": DOWNLOAD, "load": (1, timedelta(minutes=2), False),
-            "check": (0, timedelta(minutes=5), False)},
+    LOCAL: {"download": DOWNLOAD, "load": (1, timedelta(seconds=30), False),
+            "check": (1, timedelta(seconds=30), False)},
     GCS: {"check_gcp_setup": (0, timedelta(minutes=2), False), "download": DOWNLOAD,
           **{step: (2, timedelta(minutes=2), False) for step in GCS_STEPS[1:]}},
 }

@@ -1,13 +1,14 @@
 """download() against a local HTTP server serving generated files and scripted failures."""
 
 import gzip
+import os
 
 import pytest
 from support.taxidata import make_trips, write_csv, write_parquet
 
 from taxi_ingest import download as download_module
 from taxi_ingest.download import download
-from taxi_ingest.errors import CorruptFileError, DownloadError, NotFoundError, WrongMonthError
+from taxi_ingest.errors import CorruptFileError, DiskFullError, DownloadError, NotFoundError, WrongMonthError
 
 NAME = "yellow_tripdata_2021-01.csv.gz"
 
@@ -34,6 +35,19 @@ def test_download_and_reuse(http_server, month_file, tmp_path):
     assert download(f"{http_server.url}/{NAME}", dest) == path
     assert http_server.hits[f"/{NAME}"] == 1  # the complete file was reused
     assert _leftovers(dest) == [NAME]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs Linux's /dev/full")
+def test_a_full_disk_is_named_and_the_partial_file_removed(http_server, month_file, tmp_path, monkeypatch):
+    """The part file is opened on /dev/full, which fails every write with ENOSPC like a full disk
+    (the stack's fault test fills a real tmpfs)."""
+    real_save = download_module._save
+    monkeypatch.setattr(download_module, "_save",
+                        lambda resp, tmp, label: real_save(resp, download_module.Path("/dev/full"), label))
+    dest = tmp_path / "data"
+    with pytest.raises(DiskFullError, match=f"no space left on device in /dev after writing .* of {NAME}"):
+        download(f"{http_server.url}/{NAME}", dest)
+    assert _leftovers(dest) == []
 
 
 def test_404_is_not_found(http_server, tmp_path):

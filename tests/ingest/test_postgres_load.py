@@ -16,10 +16,19 @@ import psycopg2
 import pyarrow as pa
 import pytest
 from support.fingerprint import db_fingerprint, file_fingerprint
+from support.net import free_port
 from support.taxidata import make_trips, write_csv, write_parquet
 
 from taxi_ingest.errors import CorruptFileError, DataQualityError, SchemaError, WrongMonthError
-from taxi_ingest.postgres import check_month, ensure_database, load_month, load_zones, stored_rows
+from taxi_ingest.postgres import (
+    check_month,
+    ensure_database,
+    load_month,
+    load_zones,
+    lost_server_reported_when_back,
+    stored_rows,
+    wait_for_server,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -316,3 +325,20 @@ def test_a_2025_file_with_cbd_congestion_fee_loads_it(postgres_url, tmp_path):
     with psycopg2.connect(postgres_url) as conn, conn.cursor() as cur:
         cur.execute("SELECT sum(cbd_congestion_fee), sum(airport_fee) FROM yellow_tripdata")
         assert cur.fetchone() == (Decimal("0.75"), Decimal("1.75"))
+
+
+def test_a_lost_connection_is_re_raised_once_the_server_answers(postgres_url):
+    conn = psycopg2.connect(postgres_url)
+    pid = conn.get_backend_pid()
+    with pytest.raises(psycopg2.OperationalError):
+        with lost_server_reported_when_back(postgres_url, timeout=10):
+            with psycopg2.connect(postgres_url) as killer, killer.cursor() as cur:
+                cur.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            conn.cursor().execute("SELECT 1")  # as the server restarting would, mid-load
+    conn.close()
+
+
+def test_waiting_for_a_server_that_never_answers_gives_up_after_the_timeout():
+    t0 = time.monotonic()
+    assert not wait_for_server(f"postgresql://nobody@127.0.0.1:{free_port()}/none", timeout=1.5, pause=0.2)
+    assert 1.5 <= time.monotonic() - t0 < 10

@@ -3,8 +3,10 @@
 - A hung component heals itself: its healthcheck (scripts/healthcheck.sh) ends the container after 6
   failed checks in a row, and `restart: unless-stopped` starts it again. Docker alone would leave it
   `unhealthy` for ever.
-- A load survives Postgres restarting mid-COPY: the run succeeds, the month has exactly the file's
-  rows, no staging table is left.
+- A load survives Postgres restarting mid-COPY, the scheduler's container dying, and `docker compose
+  stop`: the run succeeds (the interrupted load retried), the month has exactly the file's rows, no
+  staging table is left; until then the month keeps its previous rows.
+- A full data folder fails the download naming the problem, leaves no partial file and no change.
 - Backup and restore (`docker compose run --rm airflow-init backup | restore FILE`) bring a wiped
   stack back; a foreign or corrupt file, or a stack with data, is refused and nothing changes.
 """
@@ -12,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -330,3 +333,105 @@ def test_postgres_restarted_mid_load(fault_stack, figures):
                    f"(yellow load tries: {tries['yellow.load'][1]})")
     assert_month_exact(stack, month, rows)
     stack.wait_healthy(timeout=300)  # by itself
+
+
+SMALL = {"yellow": 300, "green": 300, "fhv": 300}
+
+
+def rerun_month(stack, run_id: str) -> None:
+    """Run an existing month again, as a user would (Clear in the UI), and unpause the DAG."""
+    r = stack.api.post(f"{stack.base_url}/api/v1/dags/{DAG}/dagRuns/{run_id}/clear", json={"dry_run": False},
+                       timeout=30)
+    r.raise_for_status()
+    r = stack.api.patch(f"{stack.base_url}/api/v1/dags/{DAG}", json={"is_paused": False}, timeout=30)
+    r.raise_for_status()
+
+
+def forget_downloads(stack, month: str, *taxis: str) -> None:
+    """Delete the month's downloaded files in the scheduler, so a rerun fetches what taxi-files serves now."""
+    stack.exec("scheduler", "bash", "-c", " ".join(
+        f"rm -f /opt/airflow/data/{taxi}/{taxi}_tripdata_{month}.csv.gz;" for taxi in taxis))
+
+
+def loaded_month(stack, month: str, seed: int) -> tuple[str, dict[str, int]]:
+    """`month` loaded once with SMALL files (its run id, rows per taxi type), the files then forgotten."""
+    rows = serve_month(stack, month, SMALL, seed=seed)
+    run_id = run_month(stack, DAG, month)
+    assert_month_exact(stack, month, rows)
+    forget_downloads(stack, month, *rows)
+    return run_id, rows
+
+
+def test_scheduler_crash_mid_load_retries_the_load_and_the_month_ends_exact(fault_stack, figures):
+    """Every process of the scheduler's container killed, as the kernel's OOM killer would: the container
+    exits and its restart policy starts it again. (`docker kill` is a manual stop for Docker: no restart
+    policy applies; `docker compose up -d` then brings it back and the same recovery follows.)"""
+    stack, month = fault_stack, "2021-03"
+    scheduler = container(stack, "scheduler")
+    restarts = int(stack.inspect(scheduler, "{{.RestartCount}}"))
+
+    def crash():
+        stack.exec("scheduler", "bash", "-c", "kill -KILL -1", check=False)  # bash's kill: no procps
+
+    rows, tries, seconds = load_with_fault(stack, month, 3, crash)
+    figures.append(f"fault: scheduler container killed mid-load, kill to run success {seconds:.0f} s "
+                   f"(yellow load tries: {tries['yellow.load'][1]})")
+    assert int(stack.inspect(scheduler, "{{.RestartCount}}")) > restarts
+    assert tries["yellow.load"][1] >= 2  # the interrupted try did not count as a success
+    assert_month_exact(stack, month, rows)  # exact: no duplicates from the killed try
+
+
+def test_compose_stop_mid_load_keeps_the_previous_rows_and_up_completes_the_run(fault_stack, figures):
+    stack, month = fault_stack, "2021-04"
+    run_id, before = loaded_month(stack, month, seed=4)
+    rows = {**before, **serve_month(stack, month, {"yellow": BIG["yellow"]}, seed=5)}  # a new yellow file
+    rerun_month(stack, run_id)
+    wait_for_copy(stack)
+
+    running = {cid: stack.inspect(cid, '{{index .Config.Labels "com.docker.compose.service"}}')
+               for cid in stack.container_ids()}
+    t0 = time.monotonic()
+    stack.compose("stop")
+    stop_seconds = time.monotonic() - t0
+    codes = {service: stack.inspect(cid, "{{.State.ExitCode}}") for cid, service in running.items()}
+    figures.append(f"fault: docker compose stop mid-load {stop_seconds:.1f} s; exit codes {codes}")
+    assert stop_seconds < 30 and "137" not in codes.values(), codes  # nobody needed killing
+
+    stack.compose("start", "postgres")
+    stack.wait_healthy(120)
+    assert_month_exact(stack, month, before)  # the interrupted load left the month as it was
+
+    t0 = time.monotonic()
+    stack.up()
+    tries = finish(stack, run_id)
+    figures.append(f"fault: after the stop, up -d to run success {time.monotonic() - t0:.0f} s "
+                   f"(yellow load tries: {tries['yellow.load'][1]})")
+    assert_month_exact(stack, month, rows)
+
+
+def test_a_full_data_folder_fails_the_download_by_name_and_keeps_the_loaded_month(fault_stack):
+    """data/fhv points at a 1 MiB tmpfs (docker-compose.faults.yaml) while a larger file downloads."""
+    stack, month = fault_stack, "2021-05"
+    run_id, before = loaded_month(stack, month, seed=6)
+    serve_month(stack, month, {"fhv": 150_000}, seed=7)
+    stack.exec("scheduler", "bash", "-c",
+               "cd /opt/airflow/data && mv fhv fhv.away && ln -s ../small-disk fhv")
+    rerun_month(stack, run_id)
+    try:
+        deadline = time.monotonic() + 300
+        while (ti := {ti["task_id"]: ti for ti in stack.task_instances(DAG, run_id)}["fhv.download"]
+               )["state"] not in {"up_for_retry", "failed"}:
+            assert time.monotonic() < deadline, ti
+            time.sleep(1)
+        log = stack.task_log(DAG, run_id, "fhv.download", ti["try_number"]).text
+        # (Airflow masks the test stack's password, "airflow", in task logs: /opt/***/data)
+        assert re.search(r"DiskFullError: no space left on device in /opt/\S+/data/fhv after writing "
+                         r"[\d.]+ MB of [\d.]+ MB of fhv_tripdata_2021-05.csv.gz", log), log[-3000:]
+        partial = stack.exec("scheduler", "ls", "-A", "/opt/airflow/small-disk").stdout.split()
+        assert partial == []
+        assert_month_exact(stack, month, before)
+    finally:
+        stack.api.patch(f"{stack.base_url}/api/v1/dags/{DAG}/dagRuns/{run_id}", json={"state": "failed"},
+                        timeout=30).raise_for_status()
+        pause(stack, DAG)
+        stack.exec("scheduler", "bash", "-c", "cd /opt/airflow/data && rm fhv && mv fhv.away fhv")
