@@ -20,7 +20,8 @@ import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "plugins"), str(ROOT / "tests")]
 from stack.conftest import stack_with_test_services  # noqa: E402
 from stack_benchmark import idle_memory  # noqa: E402
 from support.stack_taxi import psql, serve_month  # noqa: E402
