@@ -1,4 +1,5 @@
-"""The stack with the Celery override and 2 workers (plus Flower), started once per test session."""
+"""The stack with the Celery override and 2 workers (plus Flower), started once for tests/celery and
+removed after it (module scope), so it never idles beside the other stacks of the session."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ WORKERS = 2
 CONCURRENCY = 4
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def celery_stack(tmp_path_factory, figures, artifacts_dir):
     s = CeleryStack(tmp_path_factory.mktemp("celery"), workers=WORKERS, override_files=TEST_FILES, env={
         "COMPOSE_PROFILES": "flower",
