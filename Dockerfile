@@ -8,6 +8,8 @@ ARG PYTHON_VERSION
 FROM apache/airflow:${AIRFLOW_VERSION}-python${PYTHON_VERSION}
 
 ARG AIRFLOW_VERSION
+# What scripts/ need to know about this image: which Airflow major runs its components.
+ENV AIRFLOW_LITE_AIRFLOW_VERSION=${AIRFLOW_VERSION}
 
 # As the airflow user (pip refuses root in this image). Naming apache-airflow and using the
 # image's own constraints keeps pip from moving Airflow or anything else the image pins.

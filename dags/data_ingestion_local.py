@@ -2,7 +2,7 @@
 
 Per taxi type: download >> load >> check, for the run's month. The pipeline's logic lives in the
 taxi_ingest package (plugins/); this file says when, what and with which settings, and holds the
-Airflow glue: the connection's hook.
+Airflow glue: the connection's URL.
 
 Config:
 - Airflow Variable TAXI_URL_TEMPLATE (env AIRFLOW_VAR_TAXI_URL_TEMPLATE), read at run time, with
@@ -32,10 +32,12 @@ MONTH = "{{ logical_date.strftime('%Y-%m') }}"
 URL_TEMPLATE = "{{ var.value.get('TAXI_URL_TEMPLATE', '" + DEFAULT_URL_TEMPLATE + "') }}"
 
 
-def _hook():
+def _database_url() -> str:
+    """The connection's URL (the library opens its own psycopg2 connections: the Postgres provider of
+    Airflow 3 hands out psycopg 3 ones)."""
     from airflow.providers.postgres.hooks.postgres import PostgresHook
 
-    return PostgresHook(postgres_conn_id=CONN_ID)
+    return PostgresHook(postgres_conn_id=CONN_ID).get_uri()
 
 
 @task(**DOWNLOAD_RETRIES)
@@ -51,27 +53,19 @@ def download(taxi: str, month: str, url_template: str) -> str:
 def load(taxi: str, month: str, path: str) -> int:
     from taxi_ingest.postgres import ensure_database, load_month, lost_server_reported_when_back
 
-    hook = _hook()
-    with lost_server_reported_when_back(hook.get_uri()):
-        ensure_database(hook.get_uri())
-        conn = hook.get_conn()
-        try:
-            return load_month(conn, path, taxi, month)
-        finally:
-            conn.close()
+    url = _database_url()
+    with lost_server_reported_when_back(url):
+        ensure_database(url)
+        return load_month(url, path, taxi, month)
 
 
 @task(retries=1, retry_delay=timedelta(seconds=30))  # read-only: as safe to retry as load
 def check(taxi: str, month: str, path: str) -> int:
     from taxi_ingest.postgres import check_month, lost_server_reported_when_back
 
-    hook = _hook()
-    with lost_server_reported_when_back(hook.get_uri()):
-        conn = hook.get_conn()
-        try:
-            return check_month(conn, path, taxi, month)
-        finally:
-            conn.close()
+    url = _database_url()
+    with lost_server_reported_when_back(url):
+        return check_month(url, path, taxi, month)
 
 
 @dag(

@@ -5,7 +5,7 @@ from datetime import datetime
 
 local_workflow = DAG(
     "LocalIngestionDagv2",
-    schedule_interval = "0 6 2 * *",
+    schedule = "0 6 2 * *",
     start_date=datetime(2021, 1, 1)
 )
 

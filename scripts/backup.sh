@@ -19,7 +19,10 @@ umask 077
 FORMAT="airflow-lite-backup 1"
 BACKUP_DIR="${AIRFLOW_LITE_BACKUP_DIR:-/opt/airflow/backups}"
 SECRETS_DIR="${AIRFLOW_LITE_SECRETS_DIR:-/opt/airflow/secrets}"
-KEYS=(fernet_key secret_key)
+KEYS=(fernet_key secret_key jwt_secret)
+# Backups taken before airflow-init generated the JWT secret (Airflow 3's) do not have it: a restore
+# keeps the installation's own.
+OPTIONAL_KEYS=" jwt_secret "
 
 log() { printf 'airflow-lite: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -94,7 +97,8 @@ validate() {
         || die "${file} is corrupt (checksums do not match its manifest); nothing was changed"
     local key dump
     for key in "${KEYS[@]}"; do
-        [[ -s "${WORK}/secrets/${key}" ]] || die "${file} lacks the key ${key}; nothing was changed"
+        [[ -s "${WORK}/secrets/${key}" || "${OPTIONAL_KEYS}" == *" ${key} "* ]] \
+            || die "${file} lacks the key ${key}; nothing was changed"
     done
     for dump in "${WORK}"/*.pgdump; do
         pg_restore --list "${dump}" >/dev/null 2>&1 \
@@ -184,6 +188,7 @@ restore() {
     fi
     local key
     for key in "${KEYS[@]}"; do
+        [[ -s "${WORK}/secrets/${key}" ]] || continue  # an optional key the backup predates
         install -m 0440 -o "${AIRFLOW_UID:-50000}" -g 0 "${WORK}/secrets/${key}" "${SECRETS_DIR}/${key}.tmp"
         mv "${SECRETS_DIR}/${key}.tmp" "${SECRETS_DIR}/${key}"
     done

@@ -1,30 +1,43 @@
 #!/usr/bin/env bash
 # airflow-lite start-up, run by dumb-init in every Airflow container before the official
 # /entrypoint (which stays in the chain: it sets up arbitrary uids, runs the command, etc.).
+# One script for both Airflow majors (AIRFLOW_VERSION in .env; the image records it).
 #
 #   entrypoint.sh init          one-shot (the airflow-init service, started as root):
 #                               make the mounted folders writable for AIRFLOW_UID, create the
-#                               per-installation Fernet and webserver secret keys once, then,
-#                               as AIRFLOW_UID:0, wait for the database, migrate it
+#                               per-installation keys once (Fernet, web/API secret key, and on
+#                               Airflow 3 the JWT secret), refuse a database that a newer Airflow
+#                               already migrated, then, as AIRFLOW_UID:0, migrate it
 #                               (`airflow db migrate`) and create the admin user from .env.
 #   entrypoint.sh backup | restore FILE [--force]
 #                               backup and restore of the databases and keys (scripts/backup.sh).
+#   entrypoint.sh webserver     Airflow 2: the webserver; Airflow 3: `airflow api-server` (UI + API).
+#   entrypoint.sh scheduler     Airflow 2: the scheduler; Airflow 3: the scheduler and, beside it in
+#                               this container, `airflow dag-processor` (3.x parses DAGs there).
 #   entrypoint.sh <anything>    wait for the database, then hand over to /entrypoint, so
-#                               `webserver`, `scheduler`, `airflow db upgrade`, `bash` ... work
-#                               as with the official image.
+#                               `airflow db upgrade` (2.x), `bash` ... work as with the official image.
 #
 # What the containers rely on: only what the official images ship (checked against the
 # apache/airflow Dockerfile and docker-stack changelog, which dropped its su helper in 2.8.3).
 #   apache/airflow: bash, coreutils, findutils, util-linux's `setpriv` (Essential packages),
-#                   `pg_isready` (postgresql-client), curl (healthchecks), python, dumb-init,
-#                   /entrypoint. Not git, wget or ps, and no su helper but setpriv.
+#                   `pg_isready` and `psql` (postgresql-client), curl (healthchecks), python,
+#                   dumb-init, /entrypoint. Not git, wget or ps, and no su helper but setpriv.
 #   postgres:       pg_isready, psql.      redis: redis-cli.
 set -euo pipefail
 
 SECRETS_DIR="${AIRFLOW_LITE_SECRETS_DIR:-/opt/airflow/secrets}"
 DB_WAIT_SECONDS="${AIRFLOW_LITE_DB_WAIT_SECONDS:-60}"
+# 2 or 3: the Airflow in this image (the Dockerfile records its AIRFLOW_VERSION).
+AIRFLOW_MAJOR="${AIRFLOW_LITE_AIRFLOW_VERSION:?the image does not say its Airflow version (build it with docker compose build)}"
+AIRFLOW_MAJOR="${AIRFLOW_MAJOR%%.*}"
 
 log() { printf 'airflow-lite: %s\n' "$*" >&2; }
+
+# The metadata database's URL as libpq (pg_isready, psql) takes it: without SQLAlchemy's "+psycopg2".
+libpq_url() {
+    local url="${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:-}"
+    printf 'postgresql://%s' "${url#*://}"
+}
 
 # pg_isready answers in milliseconds; the official check (`airflow db check`) costs a full
 # Airflow CLI start (3-5 s) in every container, so the compose file turns that one off.
@@ -34,7 +47,7 @@ wait_for_database() {
         log "metadata database is not Postgres (${url%%:*}): not waiting for it"
         return 0
     fi
-    url="postgresql://${url#*://}"   # libpq does not know SQLAlchemy's "+psycopg2" driver suffix
+    url="$(libpq_url)"
     local deadline=$((SECONDS + DB_WAIT_SECONDS))
     until pg_isready --quiet --timeout=2 --dbname="${url}"; do
         if ((SECONDS >= deadline)); then
@@ -70,6 +83,35 @@ ensure_secret() {
     chmod 0440 "${file}.tmp"
     mv "${file}.tmp" "${file}"
     log "generated ${name} (kept in the airflow-secrets volume)"
+}
+
+# airflow-common.yaml gives each renamed setting under both names; Airflow 3 would warn about every
+# 2.x name it still maps (and Airflow 2 ignores the 3.x names), so a 3.x process gets only its own.
+drop_airflow2_settings() {
+    if (( AIRFLOW_MAJOR >= 3 )); then
+        unset AIRFLOW__WEBSERVER__SECRET_KEY_CMD AIRFLOW__WEBSERVER__WORKERS \
+            AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL AIRFLOW__API__AUTH_BACKENDS
+    fi
+}
+
+# Going back a major (AIRFLOW_VERSION=2.11.2 on a database Airflow 3 migrated) cannot work: the
+# older Airflow does not know the newer schema. Refused before anything runs against it.
+refuse_newer_database() {
+    local revision
+    revision="$(psql --dbname="$(libpq_url)" --no-psqlrc -tAc 'SELECT version_num FROM alembic_version' \
+        2>/dev/null || true)"
+    [[ -n "${revision}" ]] || return 0  # a new, empty database
+    python - "${revision}" <<'PY' && return 0
+import importlib.util, pathlib, re, sys
+# Airflow's migration scripts, found without importing Airflow (a CLI start costs seconds).
+versions = pathlib.Path(importlib.util.find_spec("airflow").submodule_search_locations[0], "migrations", "versions")
+known = re.compile(r'^revision = "' + re.escape(sys.argv[1]) + '"$', re.M)
+sys.exit(0 if any(known.search(p.read_text()) for p in versions.glob("*.py")) else 1)
+PY
+    refuse "the metadata database was migrated by a newer Airflow (schema revision ${revision}," \
+        "unknown to Airflow ${AIRFLOW_LITE_AIRFLOW_VERSION}); there is no way back in place." \
+        "Set AIRFLOW_VERSION in .env back to the release that migrated it, or restore the backup" \
+        "taken before upgrading into a fresh stack (README, \"Back up and restore\")"
 }
 
 # Settings that would expose the installation, or break it in ways that show up much later:
@@ -115,7 +157,9 @@ run_init() {
     prepare_mounted_dirs
     ensure_secret fernet_key
     ensure_secret secret_key
+    ensure_secret jwt_secret  # Airflow 3 signs the tokens of its API and of running tasks with it
     wait_for_database
+    refuse_newer_database
     # Run through the official /entrypoint, as AIRFLOW_UID:0 so nothing Airflow writes under logs/
     # belongs to root. setpriv (util-linux) needs no passwd entry for the uid; /entrypoint adds one.
     # Not via /entrypoint's _AIRFLOW_DB_MIGRATE switch: that one ignores a failed migration, and a
@@ -131,6 +175,32 @@ run_init() {
         echo "airflow-lite: database migrated; admin user \"${_AIRFLOW_WWW_USER_USERNAME}\" ready"'
 }
 
+# Airflow 3 parses DAG files in `airflow dag-processor`, a process of its own that 3.x needs even
+# for a local setup. It runs beside the scheduler, in the scheduler's container (one container
+# and one Airflow start less; tasks run here too). If either process ends, the other is stopped
+# and the container exits, so `restart: unless-stopped` starts both again: a dead processor
+# never leaves a scheduler that looks healthy but sees no DAG changes (apache/airflow#49689).
+run_scheduler_and_dag_processor() {
+    /entrypoint dag-processor &
+    local dag_processor=$!
+    /entrypoint scheduler &
+    local scheduler=$!
+    # dumb-init passes `docker stop`'s SIGTERM to the whole process group; the trap only makes
+    # sure both get it when this shell is signalled alone.
+    local stopping=0
+    trap 'stopping=1; kill -TERM "${dag_processor}" "${scheduler}" 2>/dev/null || true' TERM INT
+    wait -n "${dag_processor}" "${scheduler}" || true  # the first to end, or a stop signal
+    kill -TERM "${dag_processor}" "${scheduler}" 2>/dev/null || true
+    local status=0
+    wait "${scheduler}" || status=$?
+    wait "${dag_processor}" || true
+    if (( ! stopping )); then
+        log "the scheduler or the DAG processor ended: stopping the container so that both restart"
+    fi
+    exit "${status}"
+}
+
+drop_airflow2_settings
 case "${1:-}" in
     init) run_init ;;
     # docker compose run --rm airflow-init backup | restore FILE [--force]: see scripts/backup.sh
@@ -140,4 +210,10 @@ case "${1:-}" in
         ;;
 esac
 wait_for_database
+if (( AIRFLOW_MAJOR >= 3 )); then
+    case "${1:-}" in
+        webserver) shift; exec /entrypoint api-server "$@" ;;
+        scheduler) [[ $# == 1 ]] && run_scheduler_and_dag_processor ;;
+    esac
+fi
 exec /entrypoint "$@"

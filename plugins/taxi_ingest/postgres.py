@@ -35,11 +35,17 @@ LOCK_NAMESPACE = "taxi_ingest"
 # ---------------------------------------------------------------- connections and DDL
 
 
+def libpq_url(url: str) -> str:
+    """`url` as libpq takes it: SQLAlchemy-style URLs name a driver (postgresql+psycopg2://, and
+    postgresql+psycopg:// from the Postgres provider 7 of Airflow 3's PostgresHook.get_uri())."""
+    return re.sub(r"^postgres(ql)?\+\w+://", "postgresql://", url)
+
+
 @contextmanager
 def connection(db) -> Iterator[psycopg2.extensions.connection]:
     """A psycopg2 connection from a URL (closed afterwards) or an open connection (left open)."""
     owned = isinstance(db, str)
-    conn = psycopg2.connect(db) if owned else db
+    conn = psycopg2.connect(libpq_url(db)) if owned else db
     if conn.info.transaction_status != TRANSACTION_STATUS_IDLE:
         raise BadInputError("the database connection is inside a transaction; commit or roll back first")
     autocommit = conn.autocommit
@@ -58,7 +64,7 @@ def wait_for_server(url: str, timeout: float = 60.0, pause: float = 1.0) -> bool
     deadline = time.monotonic() + timeout
     while True:
         try:
-            psycopg2.connect(url, connect_timeout=max(1, int(pause * 5))).close()
+            psycopg2.connect(libpq_url(url), connect_timeout=max(1, int(pause * 5))).close()
             return True
         except psycopg2.OperationalError:
             if time.monotonic() >= deadline:
@@ -91,7 +97,7 @@ def ensure_database(url: str) -> bool:
     DuplicateDatabase or as a unique violation on pg_database) counts as success.
     Accepts SQLAlchemy-style URLs too (postgresql+psycopg2://...), as PostgresHook.get_uri() gives.
     """
-    params = parse_dsn(re.sub(r"^postgres(ql)?\+\w+://", "postgresql://", url))
+    params = parse_dsn(libpq_url(url))
     name = params.get("dbname")
     if not name:
         raise BadInputError("no database name in the database URL")
