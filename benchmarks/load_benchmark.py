@@ -95,7 +95,7 @@ def measure(stack, label: str, start, finished, timeout: float = 3600) -> None:
     print(f"  scheduler: {sampler.unhealthy} of {sampler.samples} health samples not healthy, "
           f"{restarts(stack, 'scheduler') - before} restarts")
     for name, peak in sorted(sampler.peak.items()):
-        print(f"  peak memory {name.split('-', 2)[-1]:<16} {peak / 2**20:7.0f} MiB")
+        print(f"  peak memory {name:<16} {peak / 2**20:7.0f} MiB")
     print(f"  peak memory total           {sum(sampler.peak.values()) / 2**20:7.0f} MiB")
 
 
@@ -117,7 +117,7 @@ def main() -> None:
             run = {}
 
             def fanout_done() -> bool:
-                state = stack.get(f"/dags/bench_fanout/dagRuns/{run['id']}").json()["state"]
+                state = stack.api.run("bench_fanout", run["id"])["state"]
                 return state in {"success", "failed"}
 
             measure(stack, f"{args.tasks} short tasks, trigger to run finished",
@@ -125,17 +125,16 @@ def main() -> None:
             print(f"  task states: {task_states(stack, 'bench_fanout')}")
 
             def all_months_done() -> bool:
-                runs = stack.get("/dags/LocalIngestionDag/dagRuns", params={"limit": 100}).json()["dag_runs"]
+                runs = stack.api.runs("LocalIngestionDag")
                 return len(runs) == len(months) and all(r["state"] in {"success", "failed"} for r in runs)
 
             stack.wait_for_dag("LocalIngestionDag", timeout=120)
             measure(stack, f"LocalIngestionDag catch-up, {len(months)} months x 3 taxi types "
                            f"({args.rows} yellow rows each), unpause to last run finished",
-                    lambda: stack.api.patch(f"{stack.base_url}/api/v1/dags/LocalIngestionDag",
-                                            json={"is_paused": False}, timeout=30).raise_for_status(),
+                    lambda: stack.api.set_paused("LocalIngestionDag", False),
                     all_months_done)
             print(f"  task states: {task_states(stack, 'LocalIngestionDag')}")
-            runs = stack.get("/dags/LocalIngestionDag/dagRuns", params={"limit": 100}).json()["dag_runs"]
+            runs = stack.api.runs("LocalIngestionDag")
             print(f"  runs: {sorted(r['state'] for r in runs)}")
         finally:
             stack.down()

@@ -1,14 +1,16 @@
-"""Figures for the lite stack (prints, asserts nothing): up -d to healthy, trigger to success of the
-example DAG (median of 5), idle memory per container and in total, image size over the base image.
+"""Figures for the lite stack on both Airflow majors, side by side (prints, asserts nothing): up -d to
+healthy, trigger to success of the example DAG (median of 5), new-DAG pickup, idle memory per container
+and in total, image size over the official image. One stack at a time, the same machine, the same run.
 
-    .venv/bin/python benchmarks/stack_benchmark.py
+    .venv/bin/python benchmarks/stack_benchmark.py [--versions 2.11.2 3.3.2]
 
-Targets on a 2-core machine: healthy within 45 s, trigger to success 4 s median or less, the idle
-stack 1.0 GiB or less, the image 50 MB or less over apache/airflow.
+Targets (2 cores): 3.3: idle stack <= 1.0 GiB, trigger to success <= 3 s, new DAG listed <= 15 s;
+2.11: no worse than before 3.3 arrived (825 MiB idle, 2.9 s, 6 s on this machine).
 """
 
 from __future__ import annotations
 
+import argparse
 import re
 import statistics
 import subprocess
@@ -18,10 +20,17 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from support.stack import Stack  # noqa: E402
+from support.stack import AIRFLOW3_VERSION, DEFAULT_AIRFLOW_VERSION, Stack  # noqa: E402
 
 EXAMPLE = "LocalIngestionDagv2"
 UNITS = {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "kB": 1e3, "MB": 1e6, "GB": 1e9}
+NEW_DAG = '''
+import pendulum
+from airflow import DAG
+
+with DAG("benchmark_pickup", schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC")):
+    pass
+'''
 
 
 def to_bytes(text: str) -> float:
@@ -36,24 +45,25 @@ def image_size(image: str) -> int:
 
 
 def idle_memory(stack: Stack) -> dict[str, float]:
+    """Container name without the project prefix ("webserver-1") -> bytes in use."""
     ids = stack.container_ids()
     out = subprocess.run(["docker", "stats", "--no-stream", "--format", "{{.Name}}\t{{.MemUsage}}", *ids],
                          capture_output=True, text=True, check=True).stdout
     usage = {}
     for line in out.splitlines():
         name, mem = line.split("\t")
-        usage[name] = to_bytes(mem.split("/")[0])
+        usage[name.removeprefix(f"{stack.project}-")] = to_bytes(mem.split("/")[0])
     return usage
 
 
-def main() -> None:
+def measure(version: str) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        stack = Stack(Path(tmp))
+        stack = Stack(Path(tmp), env={"AIRFLOW_VERSION": version})
         stack.build()
-        base, ours = stack.base_image, stack.image
+        figures = {"image": stack.image, "extra": image_size(stack.image) - image_size(stack.base_image)}
         try:
-            healthy = stack.up()
-            stack.wait_for_dag(EXAMPLE)
+            figures["healthy"] = stack.up(timeout=300)
+            stack.wait_for_dag(EXAMPLE, timeout=120)
             durations = []
             for _ in range(5):
                 t0 = time.monotonic()
@@ -61,21 +71,40 @@ def main() -> None:
                 state = stack.wait_for_run(EXAMPLE, run_id, timeout=120)
                 durations.append(time.monotonic() - t0)
                 assert state == "success", state
+            figures["runs"] = durations
+            (stack.dir / "dags" / "benchmark_pickup.py").write_text(NEW_DAG)
+            t0 = time.monotonic()
+            stack.wait_for_dag("benchmark_pickup", timeout=120)
+            figures["pickup"] = time.monotonic() - t0
             time.sleep(30)  # let the runs' processes finish and the stack settle to idle
-            memory = idle_memory(stack)
+            figures["memory"] = idle_memory(stack)
         finally:
             stack.down()
+    return figures
 
-    print(f"up -d to all healthy:        {healthy:6.1f} s   (target <= 45 s)")
-    print(f"trigger to success, median:  {statistics.median(durations):6.1f} s   (target <= 4 s; "
-          f"runs: {', '.join(f'{d:.1f}' for d in durations)})")
-    print("idle memory (docker stats --no-stream):")
-    for name, used in sorted(memory.items()):
-        print(f"  {name:40s} {used / 2**20:7.1f} MiB")
-    total = sum(memory.values())
-    print(f"  {'total':40s} {total / 2**20:7.1f} MiB   (target <= 1024 MiB)")
-    extra = image_size(ours) - image_size(base)
-    print(f"image {ours} over {base}: {extra / 1e6:.1f} MB   (target <= 50 MB)")
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--versions", nargs="+", default=[DEFAULT_AIRFLOW_VERSION, AIRFLOW3_VERSION])
+    args = parser.parse_args()
+    results = {version: measure(version) for version in args.versions}
+
+    def row(label: str, cell) -> None:
+        print(f"{label:34s}" + "".join(f"{cell(results[v]):>22s}" for v in args.versions))
+
+    row("Airflow", lambda r: r["image"].split(":")[1])
+    row("up -d to all healthy", lambda r: f"{r['healthy']:.1f} s")
+    row("trigger to success, median of 5", lambda r: f"{statistics.median(r['runs']):.1f} s")
+    row("  (the 5 runs)", lambda r: " ".join(f"{d:.1f}" for d in r["runs"]))
+    row("new DAG file listed after", lambda r: f"{r['pickup']:.1f} s")
+    names = sorted({name for r in results.values() for name in r["memory"]})
+    def mib(r: dict, name: str) -> str:
+        return f"{r['memory'][name] / 2**20:.0f} MiB" if name in r["memory"] else "-"
+
+    for name in names:
+        row(f"idle memory {name}", lambda r, n=name: mib(r, n))
+    row("idle memory total", lambda r: f"{sum(r['memory'].values()) / 2**20:.0f} MiB")
+    row("image over apache/airflow", lambda r: f"{r['extra'] / 1e6:.1f} MB")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from test_dag_check import CASES
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = Path(__file__).with_name("course_dags")
 PROBE = Path(__file__).with_name("dagbag_probe.py")
-AIRFLOW3 = "apache/airflow:3.3.2-python3.12"
+AIRFLOW3 = "apache/airflow:3.3.2-python3.11"
 AIRFLOW2 = "apache/airflow:2.11.2-python3.11"
 
 pytestmark = pytest.mark.images

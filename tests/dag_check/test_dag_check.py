@@ -33,6 +33,9 @@ CASES = {
     "data_ingestion_local.py": Case("LocalIngestionDag", True, False,
                                     frozenset({"AIR301", "AIR311", "AIR312", "DC103", "DC104"})),
     "ingest_script.py": Case(None, True, True, frozenset({"DC105"})),
+    # the course's example as written (dags/ ships it with schedule=)
+    "local_ingestion_dag_v2.py": Case("LocalIngestionDagv2", True, False,
+                                      frozenset({"AIR301", "AIR311", "AIR312"})),
     "data_ingestion_gcs_dag.py": Case("data_ingestion_gcs_dag", False, False,
                                       frozenset({"DC101", "DC102", "AIR301", "AIR311", "AIR312"})),
     "hello_context_dag.py": Case("hello_context_dag", True, False,
@@ -119,12 +122,15 @@ def test_fix_makes_every_dag_load_with_the_same_tasks_and_wiring(dag_check, load
 
     # originals kept, byte for byte, for every changed file; unchanged files get no copy
     changed = {"data_ingestion_local.py", "data_ingestion_gcs_dag.py", "hello_context_dag.py",
-               "postgres_table_dag.py"}
+               "postgres_table_dag.py", "local_ingestion_dag_v2.py"}
     assert {p.name for p in corpus_copy.glob("*.bak")} == {f"{n}.bak" for n in changed}
     for name in changed:
         assert (corpus_copy / f"{name}.bak").read_bytes() == (CORPUS / name).read_bytes()
         assert (corpus_copy / name).read_bytes() != (CORPUS / name).read_bytes()
     assert (corpus_copy / "ingest_script.py").read_bytes() == (CORPUS / "ingest_script.py").read_bytes()
+    # the course's example, fixed, is the one dags/ ships (schedule_interval= -> schedule=, nothing else)
+    example = "local_ingestion_dag_v2.py"
+    assert (corpus_copy / example).read_bytes() == (ROOT / "dags" / example).read_bytes()
 
     gcs = (corpus_copy / "data_ingestion_gcs_dag.py").read_text()
     assert "BigQueryCreateExternalTableOperator" not in gcs and "days_ago" not in gcs
@@ -174,14 +180,17 @@ def test_usage_errors_exit_2(dag_check, tmp_path):
     assert dag_check("--target", "4", ".", cwd=tmp_path).returncode == 2
 
 
-def test_our_dags_break_nothing_and_the_verbatim_example_only_on_airflow_3(dag_check):
-    now = dag_check("dags", cwd=ROOT)
-    assert now.returncode == 0, now.stdout + now.stderr
-    assert not [f for f in now.findings if f[3].endswith("2.11.2")]
-    later = dag_check("--target", "3", "dags", cwd=ROOT)
+def test_our_dags_break_nothing_on_either_major_and_the_verbatim_example_only_on_airflow_3(dag_check):
+    for target in ("2", "3"):
+        ours = dag_check("--target", target, "dags", cwd=ROOT)
+        assert ours.returncode == 0, ours.stdout + ours.stderr
+        assert not [f for f in ours.findings if f[3].startswith("breaks")], ours.findings
+    example = "tests/dag_check/course_dags/local_ingestion_dag_v2.py"
+    assert dag_check("--target", "2", example, cwd=ROOT).returncode == 0
+    later = dag_check("--target", "3", example, cwd=ROOT)
     assert later.returncode == 1
     breaking = {(f, rule) for f, _, rule, scope in later.findings if scope == "breaks on Airflow 3"}
-    assert breaking == {("dags/local_ingestion_dag_v2.py", "AIR301")}  # schedule_interval
+    assert breaking == {(example, "AIR301")}  # schedule_interval
 
 
 def test_without_ruff_the_own_rules_still_run_and_say_so(monkeypatch, capsys):

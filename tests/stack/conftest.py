@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from support.stack import Stack
+from support.stack import (
+    AIRFLOW3_VERSION,
+    COMPOSE_V1,
+    DEFAULT_AIRFLOW_VERSION,
+    Stack,
+    compose_installed,
+)
 
 # Destructive lifecycle tests (restart, down/up, stop) run after everything else that shares the stack.
 LAST = "lifecycle"
+# Tests about what only one major has (2: the course's DAGs as written; 3: the DAG processor).
+AIRFLOW2_ONLY, AIRFLOW3_ONLY = "airflow2_only", "airflow3_only"
 
 TEST_URL_TEMPLATE = "http://taxi-files:8000/{taxi}/{taxi}_tripdata_{year}-{month}.csv.gz"
 # Settings of the in-stack GCS emulator (tests/stack/docker-compose.test.yaml).
@@ -14,32 +22,64 @@ TEST_GCP = {"GCP_PROJECT_ID": "airflow-lite-test", "GCP_GCS_BUCKET": "airflow-li
             "BIGQUERY_DATASET": "trips_data_all"}
 
 
-def pytest_collection_modifyitems(items):
-    items.sort(key=lambda item: item.get_closest_marker(LAST) is not None)
+def pytest_collection_modifyitems(config, items):
+    # never run (not even as skipped) on the other major's stack what only one major has
+    deselected = [item for item in items if _stack_param(item) and (
+        (item.get_closest_marker(AIRFLOW2_ONLY) and not _stack_param(item).startswith("2."))
+        or (item.get_closest_marker(AIRFLOW3_ONLY) and not _stack_param(item).startswith("3.")))]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if item not in deselected]
+    # one stack at a time: every test of the 2.x stack, then every test of the 3.x stack; within each,
+    # the destructive lifecycle tests last
+    items.sort(key=lambda item: (_stack_param(item), item.get_closest_marker(LAST) is not None))
+
+
+def _stack_param(item) -> str:
+    return getattr(item, "callspec", None) and item.callspec.params.get("stack", "") or ""
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", f"{LAST}: restarts or stops the shared stack; runs last")
+    config.addinivalue_line("markers",
+                            f"{AIRFLOW2_ONLY}: about what only Airflow 2 has; not run on the 3.x stack")
+    config.addinivalue_line("markers",
+                            f"{AIRFLOW3_ONLY}: about what only Airflow 3 has; not run on the 2.x stack")
 
 
-def stack_with_test_services(workdir, *more_overrides: str) -> Stack:
+def stack_with_test_services(workdir, *more_overrides: str, env: dict | None = None,
+                             compose: list[str] | None = None) -> Stack:
     """A built, not yet started Stack with the test services (taxi-files serves <dir>/test-files)."""
     s = Stack(workdir, override_files=("tests/stack/docker-compose.test.yaml", *more_overrides),
-              env={"TAXI_URL_TEMPLATE": TEST_URL_TEMPLATE, **TEST_GCP})
+              env={"TAXI_URL_TEMPLATE": TEST_URL_TEMPLATE, **TEST_GCP, **(env or {})}, compose=compose)
     (s.dir / "test-files").mkdir()
     s.build()
     return s
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory, figures, artifacts_dir):
-    s = stack_with_test_services(tmp_path_factory.mktemp("stack"))
+# The shared stack runs once per Airflow major: .env's default (2.11.2) as shipped, and 3.3.2 selected
+# the way a user selects it (AIRFLOW_VERSION only), there with another AIRFLOW_UID and compose v1 when
+# installed, so those run on both majors without a stack of their own.
+STACKS = {
+    DEFAULT_AIRFLOW_VERSION: {},
+    AIRFLOW3_VERSION: {"AIRFLOW_VERSION": AIRFLOW3_VERSION, "AIRFLOW_UID": "4242"},
+}
+
+
+@pytest.fixture(scope="session", params=list(STACKS))
+def stack(request, tmp_path_factory, figures, artifacts_dir):
+    version = request.param
+    compose = COMPOSE_V1 if version != DEFAULT_AIRFLOW_VERSION and compose_installed(COMPOSE_V1) else None
+    s = stack_with_test_services(tmp_path_factory.mktemp(f"stack-{version}"), env=STACKS[version],
+                                 compose=compose)
     try:  # a stack that never gets healthy is torn down too
         s.up_seconds = s.up()
-        figures.append(f"stack ({' '.join(s.compose_cmd)}): up -d to all healthy {s.up_seconds:.1f} s")
+        uid = s.setting("AIRFLOW_UID")
+        figures.append(f"stack Airflow {version} ({' '.join(s.compose_cmd)}, AIRFLOW_UID={uid}): "
+                       f"up -d to all healthy {s.up_seconds:.1f} s")
         yield s
     finally:
-        (artifacts_dir / "stack.log").write_text(s.logs())
+        (artifacts_dir / f"stack-{version}.log").write_text(s.logs())
         s.down()
 
 
@@ -70,5 +110,6 @@ def example_run(stack, figures):
     state = stack.wait_for_run("LocalIngestionDagv2", run_id, timeout=120)
     seconds = time.monotonic() - t0
     assert state == "success", stack.logs("scheduler")[-5000:]
-    figures.append(f"LocalIngestionDagv2: trigger to success {seconds:.1f} s (first run)")
+    figures.append(f"LocalIngestionDagv2 on Airflow {stack.setting('AIRFLOW_VERSION')}: trigger to success "
+                   f"{seconds:.1f} s (first run)")
     return run_id

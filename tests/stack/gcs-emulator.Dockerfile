@@ -4,5 +4,7 @@
 # are untouched.
 ARG BASE_IMAGE
 FROM ${BASE_IMAGE}
+# The venv's pip would trust only its own certificate bundle; the system's store is the image's.
 RUN python -m venv /home/airflow/gcs-emulator \
-    && PIP_USER=false /home/airflow/gcs-emulator/bin/pip install --no-cache-dir gcp-storage-emulator==2026.7.19
+    && PIP_USER=false PIP_CERT=/etc/ssl/certs/ca-certificates.crt \
+        /home/airflow/gcs-emulator/bin/pip install --no-cache-dir gcp-storage-emulator==2026.7.19

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 
 import pytest
@@ -15,7 +16,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-SUCCESS_GREEN = "rgb(0, 128, 0)"  # Airflow's state colour for "success"
+SUCCESS_GREEN = "rgb(0, 128, 0)"  # Airflow 2's state colour for "success"
+SUCCESS_GREEN_REACT = "oklch(0.47 0.2 149)"  # Airflow 3's React UI: the success badge's green
 
 
 def chromium_path() -> str:
@@ -37,6 +39,8 @@ def page():
 
 
 def test_log_in_and_see_the_successful_run_in_the_grid(stack, example_run, page, artifacts_dir):
+    if stack.major >= 3:
+        return see_the_successful_run_in_the_react_ui(stack, example_run, page, artifacts_dir)
     page.goto(f"{stack.base_url}/login/")
     page.fill("input[name=username]", "airflow")
     page.fill("input[name=password]", "airflow")
@@ -52,3 +56,22 @@ def test_log_in_and_see_the_successful_run_in_the_grid(stack, example_run, page,
     expect(page.get_by_text(example_run).first).to_be_visible()
     expect(page.get_by_text("success", exact=True).first).to_be_visible()
     page.screenshot(path=str(artifacts_dir / "grid.png"), full_page=True)
+
+
+def see_the_successful_run_in_the_react_ui(stack, example_run, page, artifacts_dir):
+    """Airflow 3's React UI: the FAB login form, then the run's page with its grid."""
+    page.goto(f"{stack.base_url}/auth/login/")
+    page.fill("input[name=username]", "airflow")
+    page.fill("input[name=password]", "airflow")
+    page.click("input[type=submit]")
+    page.wait_for_url(lambda url: "/auth/login" not in url)
+
+    page.goto(f"{stack.base_url}/dags/LocalIngestionDagv2/runs/{example_run}")
+    expect(page.get_by_role("heading", name=example_run)).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Success", exact=True).first).to_be_visible()
+    for task_id in ("wget", "ingest"):
+        # the task's row in the run's task list, and its square in the grid, in success green
+        expect(page.get_by_role("row", name=re.compile(rf"^{task_id} Success"))).to_be_visible()
+        square = page.locator(f'[data-testid="grid-{example_run}-{task_id}"] [data-testid=task-state-badge]')
+        expect(square).to_have_css("background-color", SUCCESS_GREEN_REACT)
+    page.screenshot(path=str(artifacts_dir / f"grid-airflow{stack.major}.png"), full_page=True)

@@ -1,4 +1,5 @@
-"""The same compose file under compose v1 and v2, and with an AIRFLOW_UID other than 50000."""
+"""The same compose file under compose v1 and v2. (A stack under v1 with another AIRFLOW_UID: the
+shared stack of tests/stack on Airflow 3, see its conftest.)"""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import subprocess
 
 import pytest
 import yaml
-from support.stack import COMPOSE_V1, COMPOSE_V2, REPO, Stack, compose_command, compose_installed
+from support.stack import COMPOSE_V1, COMPOSE_V2, REPO, compose_installed
 
 
 @pytest.mark.parametrize("cmd", [COMPOSE_V1, COMPOSE_V2], ids=["compose-v1", "compose-v2"])
@@ -39,29 +40,6 @@ def test_compose_file_is_accepted(cmd):
 def _dotenv_value(name: str) -> str:
     lines = (REPO / ".env").read_text().splitlines()
     return next(line.split("=", 1)[1] for line in lines if line.startswith(f"{name}="))
-
-
-@pytest.mark.stack
-def test_stack_works_with_another_airflow_uid(tmp_path, figures):
-    # docker-compose v1 when it is installed: the main stack tests already run the default command.
-    cmd = COMPOSE_V1 if compose_installed(COMPOSE_V1) else compose_command()
-    stack = Stack(tmp_path, env={"AIRFLOW_UID": "4242"}, compose=cmd)
-    try:
-        stack.build()
-        seconds = stack.up()
-        figures.append(f"stack ({' '.join(cmd)}, AIRFLOW_UID=4242): up -d to all healthy {seconds:.1f} s")
-        assert stack.exec("scheduler", "id", "-u").stdout.strip() == "4242"
-        stack.wait_for_dag("LocalIngestionDagv2")
-        run_id = stack.trigger("LocalIngestionDagv2")
-        assert stack.wait_for_run("LocalIngestionDagv2", run_id, timeout=120) == "success"
-        assert stack.task_log("LocalIngestionDagv2", run_id, "ingest").status_code == 200
-
-        task_logs = [p for p in (stack.dir / "logs").rglob("*") if p.is_file() and "dag_id=" in str(p)]
-        assert task_logs, "no task log files were written to logs/"
-        assert {p.stat().st_uid for p in task_logs} == {4242}
-        assert "PermissionError" not in stack.logs()
-    finally:
-        stack.down()
 
 
 @pytest.mark.parametrize("cmd", [COMPOSE_V1, COMPOSE_V2], ids=["compose-v1", "compose-v2"])

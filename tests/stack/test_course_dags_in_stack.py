@@ -11,7 +11,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from support.stack_taxi import pause
+
+# Course DAGs pasted into a 2.11 stack (the course's own Airflow); on 3.x they need dag_check --fix first.
+pytestmark = pytest.mark.airflow2_only
 
 ROOT = Path(__file__).resolve().parents[2]
 COURSE_DAG = ROOT / "tests" / "dag_check" / "course_dags" / "data_ingestion_gcs_dag.py"
@@ -37,18 +41,18 @@ def wait_or_explain(stack, run_id: str, timeout: float = 300) -> str:
     (unpausing also starts the scheduled run of the latest day, ahead of ours: max_active_runs=1)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        runs = stack.get(f"/dags/{DAG_ID}/dagRuns").json()["dag_runs"]
+        runs = stack.api.runs(DAG_ID)
         for run in runs:
             for ti in stack.task_instances(DAG_ID, run["dag_run_id"]):
                 if ti["state"] in ("failed", "up_for_retry", "upstream_failed"):
                     log = stack.task_log(DAG_ID, run["dag_run_id"], ti["task_id"], max(ti["try_number"], 1))
                     raise AssertionError(f"{ti['task_id']} {ti['state']} in {run['dag_run_id']}:\n"
-                                         f"{log.text[-4000:]}")
+                                         f"{log[-4000:]}")
         state = next(r["state"] for r in runs if r["dag_run_id"] == run_id)
         if state in ("success", "failed"):
             return state
         time.sleep(1)
-    runs = stack.get(f"/dags/{DAG_ID}/dagRuns").json()
+    runs = stack.api.runs(DAG_ID)
     raise AssertionError(f"{run_id} not finished after {timeout} s: {runs}")
 
 
@@ -74,11 +78,8 @@ def test_fixed_course_gcs_dag_creates_the_external_table_the_course_asked_for(st
     assert (dag_file.parent / f"{COURSE_DAG.name}.bak").exists()
     stack.wait_for_dag(DAG_ID, timeout=90)
 
-    api = f"{stack.base_url}/api/v1/dags/{DAG_ID}"
-    r = stack.api.post(f"{api}/dagRuns", json={"conf": {}}, timeout=30)
-    r.raise_for_status()
-    run_id = r.json()["dag_run_id"]
-    stack.api.patch(api, json={"is_paused": False}, timeout=30).raise_for_status()
+    run_id = stack.api.create_run(DAG_ID)
+    stack.api.set_paused(DAG_ID, False)
     try:
         state = wait_or_explain(stack, run_id)
     finally:

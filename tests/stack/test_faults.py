@@ -90,7 +90,7 @@ def test_a_frozen_webserver_restarts_by_itself(fault_stack, figures):
     stack.exec("webserver", "bash", "-c", "kill -STOP -1")
     seconds = wait_until_restarted_and_healthy(stack, "webserver", before)
     figures.append(f"self-healing: webserver frozen (SIGSTOP) to restarted and healthy {seconds:.0f} s")
-    assert stack.api.get(f"{stack.base_url}/health", timeout=30).status_code == 200
+    assert requests.get(f"{stack.base_url}/health", timeout=30).status_code == 200
     assert_a_run_succeeds(stack)
 
 
@@ -141,10 +141,9 @@ def fernet_key(stack) -> str:
 
 def snapshot(stack) -> dict:
     """What a restore must bring back, as the running stack shows it."""
-    api = stack.base_url + "/api/v1"
-    variable = stack.api.get(f"{api}/variables/restore_me", timeout=30)
-    user = stack.api.get(f"{api}/users/analyst", timeout=30)
-    runs = stack.get("/dags/LocalIngestionDag/dagRuns").json().get("dag_runs", [])
+    variable = stack.api.get("/variables/restore_me")
+    user = stack.api.user("analyst")
+    runs = stack.api.runs("LocalIngestionDag")
     return {
         "variable": variable.json()["value"] if variable.ok else None,
         "user": user.json()["email"] if user.ok else None,
@@ -160,13 +159,10 @@ def backup(fault_stack):
     stack = fault_stack
     serve_month(stack, MONTH, ROWS)
     run_month(stack, "LocalIngestionDag", MONTH)
-    api = stack.base_url + "/api/v1"
-    stack.api.post(f"{api}/connections", timeout=30, json={
-        "connection_id": "restore_secret", "conn_type": "postgres", "host": "db.example",
-        "login": "someone", "password": SECRET}).raise_for_status()
-    stack.api.post(f"{api}/variables", json={"key": "restore_me", "value": "42"},
-                   timeout=30).raise_for_status()
-    stack.api.post(f"{api}/users", timeout=30, json={
+    stack.api.create_connection({"connection_id": "restore_secret", "conn_type": "postgres",
+                                 "host": "db.example", "login": "someone", "password": SECRET})
+    stack.api.create_variable("restore_me", "42")
+    stack.api.request("POST", "/users", json={  # API v1 (the fault stack runs .env's Airflow 2)
         "username": "analyst", "password": "An4lyst-pass", "email": "analyst@example.com",
         "first_name": "A", "last_name": "N", "roles": [{"name": "Viewer"}]}).raise_for_status()
     before = snapshot(stack)
@@ -187,7 +183,7 @@ def test_backup_is_one_private_file_with_both_databases_and_the_keys(fault_stack
     assert backup["path"].stat().st_mode & 0o777 == 0o600
     listing = fault_stack.exec("scheduler", "tar", "-tf", f"/opt/airflow/{backup['in_container']}").stdout
     assert set(listing.split()) == {"MANIFEST", "SHA256SUMS", "metadata.pgdump", "taxi.pgdump", "secrets/",
-                                    "secrets/fernet_key", "secrets/secret_key"}
+                                    "secrets/fernet_key", "secrets/secret_key", "secrets/jwt_secret"}
     assert "backup written" in backup["log"]
 
 
@@ -207,8 +203,8 @@ def test_restore_brings_a_wiped_stack_back(fault_stack, backup, figures):
     assert snapshot(stack) == backup["state"]
     assert all(rows == ROWS[taxi] for taxi, rows in backup["state"]["rows"].items())
     assert stored_password(stack, "restore_secret") == SECRET  # saved passwords still decrypt
-    assert stack.api.get(f"{stack.base_url}/api/v1/dags", auth=("analyst", "An4lyst-pass"),
-                         timeout=30).status_code == 200
+    assert requests.get(f"{stack.api.root}/dags", auth=("analyst", "An4lyst-pass"),
+                        timeout=30).status_code == 200
 
 
 def write_in_backups(stack, name: str, script: str) -> str:
@@ -219,8 +215,7 @@ def write_in_backups(stack, name: str, script: str) -> str:
 
 def test_bad_files_and_a_stack_with_data_are_refused_and_nothing_changes(fault_stack, backup):
     stack = fault_stack
-    stack.api.post(f"{stack.base_url}/api/v1/variables", json={"key": "added_later", "value": "1"},
-                   timeout=30).raise_for_status()
+    stack.api.create_variable("added_later", "1")
     good = backup["in_container"]
     corrupt = write_in_backups(stack, "corrupt.tar", (
         f"data = bytearray(open('{backup['path'].name}', 'rb').read()); "
@@ -252,7 +247,7 @@ def test_bad_files_and_a_stack_with_data_are_refused_and_nothing_changes(fault_s
     finally:
         stack.up()
     # the variable made after the backup is gone, the rest is as backed up
-    assert stack.api.get(f"{stack.base_url}/api/v1/variables/added_later", timeout=30).status_code == 404
+    assert stack.api.get("/variables/added_later").status_code == 404
     assert snapshot(stack) == backup["state"]
 
 
@@ -340,11 +335,8 @@ SMALL = {"yellow": 300, "green": 300, "fhv": 300}
 
 def rerun_month(stack, run_id: str) -> None:
     """Run an existing month again, as a user would (Clear in the UI), and unpause the DAG."""
-    r = stack.api.post(f"{stack.base_url}/api/v1/dags/{DAG}/dagRuns/{run_id}/clear", json={"dry_run": False},
-                       timeout=30)
-    r.raise_for_status()
-    r = stack.api.patch(f"{stack.base_url}/api/v1/dags/{DAG}", json={"is_paused": False}, timeout=30)
-    r.raise_for_status()
+    stack.api.clear_run(DAG, run_id)
+    stack.api.set_paused(DAG, False)
 
 
 def forget_downloads(stack, month: str, *taxis: str) -> None:
@@ -423,7 +415,7 @@ def test_a_full_data_folder_fails_the_download_by_name_and_keeps_the_loaded_mont
                )["state"] not in {"up_for_retry", "failed"}:
             assert time.monotonic() < deadline, ti
             time.sleep(1)
-        log = stack.task_log(DAG, run_id, "fhv.download", ti["try_number"]).text
+        log = stack.task_log(DAG, run_id, "fhv.download", ti["try_number"])
         # (Airflow masks the test stack's password, "airflow", in task logs: /opt/***/data)
         assert re.search(r"DiskFullError: no space left on device in /opt/\S+/data/fhv after writing "
                          r"[\d.]+ MB of [\d.]+ MB of fhv_tripdata_2021-05.csv.gz", log), log[-3000:]
@@ -431,7 +423,6 @@ def test_a_full_data_folder_fails_the_download_by_name_and_keeps_the_loaded_mont
         assert partial == []
         assert_month_exact(stack, month, before)
     finally:
-        stack.api.patch(f"{stack.base_url}/api/v1/dags/{DAG}/dagRuns/{run_id}", json={"state": "failed"},
-                        timeout=30).raise_for_status()
+        stack.api.set_run_state(DAG, run_id, "failed")
         pause(stack, DAG)
         stack.exec("scheduler", "bash", "-c", "cd /opt/airflow/data && rm fhv && mv fhv.away fhv")

@@ -11,7 +11,11 @@ import json
 import subprocess
 from importlib import metadata
 
+import pytest
 from packaging.utils import canonicalize_name
+
+# .venv is Airflow 2.11's (the default major's) test environment.
+pytestmark = pytest.mark.airflow2_only
 
 # Installers differ on purpose (the image's pip is the image's business).
 TOOLING = {"pip", "setuptools", "wheel", "uv"}

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import requests
 
+from support.api import AirflowApi
 from support.net import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -24,6 +25,9 @@ REPO = Path(__file__).resolve().parents[2]
 PROJECT_SERVICES = ("postgres", "airflow-init", "webserver", "scheduler")
 _NOT_COPIED = {".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", "test-artifacts", "benchmarks"}
 
+
+# The 3.x release the repo supports alongside .env's default (DEFAULT_AIRFLOW_VERSION, below).
+AIRFLOW3_VERSION = "3.3.2"
 
 COMPOSE_V1 = ["docker-compose"]
 COMPOSE_V2 = ["docker", "compose"]
@@ -68,8 +72,7 @@ class Stack:
         self.env = {**os.environ, "COMPOSE_PROJECT_NAME": self.project,
                     "AIRFLOW_WEB_PORT": str(self.port), **(env or {})}
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.api = requests.Session()
-        self.api.auth = ("airflow", "airflow")
+        self.api = AirflowApi(self.base_url, self.major)
 
     # --- compose ---------------------------------------------------------------------------------
     def compose(self, *args: str, check: bool = True, timeout: float = 600,
@@ -96,6 +99,11 @@ class Stack:
         """The official image the Dockerfile builds FROM."""
         version, python = self.setting("AIRFLOW_VERSION"), self.setting("AIRFLOW_PYTHON_VERSION")
         return f"apache/airflow:{version}-python{python}"
+
+    @property
+    def major(self) -> int:
+        """The Airflow major this stack runs (AIRFLOW_VERSION)."""
+        return int(self.setting("AIRFLOW_VERSION").split(".")[0])
 
     def setting(self, name: str) -> str:
         """A setting as compose sees it: this stack's environment, else its .env."""
@@ -161,42 +169,32 @@ class Stack:
                         "-v", f"{self.dir}:/project", self.image, "-rf", "/project/logs", "/project/data"],
                        capture_output=True)
 
-    # --- REST API --------------------------------------------------------------------------------
+    # --- REST API (support.api: v1 on Airflow 2, v2 on Airflow 3) -------------------------------------
     def get(self, path: str, **kw) -> requests.Response:
-        return self.api.get(f"{self.base_url}/api/v1{path}", timeout=30, **kw)
+        return self.api.get(path, **kw)
 
     def dag_ids(self) -> list[str]:
-        r = self.get("/dags", params={"limit": 100})
-        r.raise_for_status()
-        return [d["dag_id"] for d in r.json()["dags"]]
+        return self.api.dag_ids()
 
     def wait_for_dag(self, dag_id: str, timeout: float = 60) -> float:
         t0 = time.monotonic()
         while dag_id not in self.dag_ids():
             if time.monotonic() - t0 > timeout:
                 raise AssertionError(f"DAG {dag_id} not listed after {timeout} s; "
-                                     f"import errors: {self.get('/importErrors').json()}")
+                                     f"import errors: {self.api.import_errors()}")
             time.sleep(0.5)
         return time.monotonic() - t0
 
     def trigger(self, dag_id: str, logical_date: str | None = None, conf: dict | None = None) -> str:
         """Unpause `dag_id` and create a run; returns its run id."""
-        r = self.api.patch(f"{self.base_url}/api/v1/dags/{dag_id}", json={"is_paused": False}, timeout=30)
-        r.raise_for_status()
-        body: dict = {"conf": conf or {}}
-        if logical_date:
-            body["logical_date"] = logical_date
-        r = self.api.post(f"{self.base_url}/api/v1/dags/{dag_id}/dagRuns", json=body, timeout=30)
-        r.raise_for_status()
-        return r.json()["dag_run_id"]
+        self.api.set_paused(dag_id, False)
+        return self.api.create_run(dag_id, logical_date, conf)
 
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 300) -> str:
         """Poll until the run finishes; returns its final state."""
         deadline = time.monotonic() + timeout
         while True:
-            r = self.get(f"/dags/{dag_id}/dagRuns/{run_id}")
-            r.raise_for_status()
-            state = r.json()["state"]
+            state = self.api.run(dag_id, run_id)["state"]
             if state in {"success", "failed"}:
                 return state
             if time.monotonic() > deadline:
@@ -204,13 +202,10 @@ class Stack:
             time.sleep(0.2)
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
-        r = self.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 100})
-        r.raise_for_status()
-        return r.json()["task_instances"]
+        return self.api.task_instances(dag_id, run_id)
 
-    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> requests.Response:
-        return self.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}",
-                        headers={"Accept": "text/plain"})
+    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> str:
+        return self.api.task_log(dag_id, run_id, task_id, try_number)
 
 
 def _dotenv(path: Path) -> dict[str, str]:
@@ -220,3 +215,6 @@ def _dotenv(path: Path) -> dict[str, str]:
             key, value = line.split("=", 1)
             values[key.strip()] = value
     return values
+
+
+DEFAULT_AIRFLOW_VERSION = _dotenv(REPO / ".env")["AIRFLOW_VERSION"]

@@ -26,17 +26,14 @@ def logical_date(month: str) -> str:
 def create_month_run(stack: Stack, dag_id: str, month: str) -> str:
     """Create the run of `month` while the DAG is paused, so the DAG's own catch-up (one active run at a
     time) cannot get ahead of it, then unpause; returns the run id."""
-    api = f"{stack.base_url}/api/v1/dags/{dag_id}"
     stack.wait_for_dag(dag_id)
-    r = stack.api.post(f"{api}/dagRuns", json={"logical_date": logical_date(month)}, timeout=30)
-    r.raise_for_status()
-    stack.api.patch(api, json={"is_paused": False}, timeout=30).raise_for_status()
-    return r.json()["dag_run_id"]
+    run_id = stack.api.create_run(dag_id, logical_date(month))
+    stack.api.set_paused(dag_id, False)
+    return run_id
 
 
 def pause(stack: Stack, dag_id: str) -> None:
-    stack.api.patch(f"{stack.base_url}/api/v1/dags/{dag_id}", json={"is_paused": True},
-                    timeout=30).raise_for_status()
+    stack.api.set_paused(dag_id, True)
 
 
 def run_month(stack: Stack, dag_id: str, month: str, timeout: float = 300) -> str:

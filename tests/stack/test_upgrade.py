@@ -1,0 +1,119 @@
+"""A 2.11.2 installation with history moves to Airflow 3.3.2 the way the README says, and cannot go back.
+
+One stack of its own: built and filled on .env's default (2.11.2): runs, the admin user, a connection with
+a password, a variable and a loaded taxi month. Then a backup, AIRFLOW_VERSION=3.3.2 and
+`docker compose up -d --build`, as a user would. Afterwards everything is still there and a new run
+succeeds; setting AIRFLOW_VERSION back is refused by airflow-init, and the backup brings 2.11.2 back.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from stack.conftest import stack_with_test_services
+from support.stack import AIRFLOW3_VERSION, DEFAULT_AIRFLOW_VERSION
+from support.stack_taxi import month_rows, run_month, serve_month
+
+EXAMPLE = "LocalIngestionDagv2"
+SECRET = "pa55-kept-across-the-upgrade"
+MONTHS = {"2021-03": {"yellow": 2000, "green": 500, "fhv": 500},
+          "2021-04": {"yellow": 1500, "green": 400, "fhv": 400}}
+
+
+def stored_password(stack, conn_id: str) -> str:
+    """Decrypted by the CLI in the scheduler: fails if the Fernet key or the data did not survive."""
+    out = stack.exec("scheduler", "airflow", "connections", "get", conn_id, "--output", "json").stdout
+    return json.loads(out[out.index("["):])[0]["password"]
+
+
+def run_example(stack) -> str:
+    stack.wait_for_dag(EXAMPLE, timeout=120)
+    run_id = stack.trigger(EXAMPLE)
+    assert stack.wait_for_run(EXAMPLE, run_id, timeout=180) == "success"
+    return run_id
+
+
+@pytest.fixture(scope="module")
+def upgraded(tmp_path_factory, figures, artifacts_dir):
+    """(stack now on 3.3.2, what the 2.11.2 stack held, path of the backup taken before upgrading)."""
+    # (with the fault stack's override: only the runs the test creates, no catch-up ahead of them)
+    s = stack_with_test_services(tmp_path_factory.mktemp("upgrade"), "tests/stack/docker-compose.faults.yaml")
+    assert s.major == 2, f".env's default is {DEFAULT_AIRFLOW_VERSION}"
+    try:
+        s.up()
+        before = {"run": run_example(s)}
+        s.api.create_connection({"connection_id": "upgrade_secret", "conn_type": "postgres",
+                                 "host": "db.example", "login": "someone", "password": SECRET})
+        s.api.create_variable("upgrade_me", "42")
+        rows = serve_month(s, "2021-03", MONTHS["2021-03"])
+        before["month_run"] = run_month(s, "LocalIngestionDag", "2021-03")
+        before["rows"] = {taxi: month_rows(s, taxi, "2021-03") for taxi in rows}
+        assert before["rows"] == rows
+
+        # the README's procedure: back up, switch the one .env line, up -d --build
+        out = s.compose("run", "--rm", "airflow-init", "backup")
+        (backup,) = (s.dir / "backups").glob("airflow-lite-*.tar")
+        assert "backup written" in out.stdout + out.stderr
+        s.env["AIRFLOW_VERSION"] = AIRFLOW3_VERSION
+        s.api = type(s.api)(s.base_url, s.major)  # the client of the new major
+        t0 = time.monotonic()
+        s.compose("up", "-d", "--build")
+        s.wait_healthy(300)
+        figures.append(f"upgrade {DEFAULT_AIRFLOW_VERSION} -> {AIRFLOW3_VERSION} with history: "
+                       f"up -d --build to all healthy {time.monotonic() - t0:.1f} s")
+        yield s, before, backup
+    finally:
+        (artifacts_dir / "upgrade-stack.log").write_text(s.logs())
+        s.down()
+
+
+def test_the_upgraded_stack_keeps_login_runs_connection_variable_and_taxi_tables(upgraded):
+    stack, before, _ = upgraded
+    assert stack.major == 3
+    assert 'database migrated; admin user "airflow" ready' in stack.logs("airflow-init")
+    assert stack.api.token().status_code in {200, 201}  # the same login, now through /auth/token
+    runs = {r["dag_run_id"]: r["state"] for r in stack.api.runs(EXAMPLE)}
+    assert runs.get(before["run"]) == "success", runs
+    month_runs = {r["dag_run_id"]: r["state"] for r in stack.api.runs("LocalIngestionDag")}
+    assert month_runs.get(before["month_run"]) == "success", month_runs
+    assert stored_password(stack, "upgrade_secret") == SECRET
+    assert stack.exec("scheduler", "airflow", "variables", "get", "upgrade_me").stdout.strip().endswith("42")
+    assert {taxi: month_rows(stack, taxi, "2021-03") for taxi in before["rows"]} == before["rows"]
+
+
+def test_new_runs_succeed_after_the_upgrade_and_load_their_own_month(upgraded):
+    stack, before, _ = upgraded
+    run_example(stack)
+    rows = serve_month(stack, "2021-04", MONTHS["2021-04"])
+    run_month(stack, "LocalIngestionDag", "2021-04")
+    assert {taxi: month_rows(stack, taxi, "2021-04") for taxi in rows} == rows
+    assert {taxi: month_rows(stack, taxi, "2021-03") for taxi in before["rows"]} == before["rows"]
+
+
+def test_going_back_is_refused_and_the_backup_restores_2_11(upgraded, figures):
+    stack, before, backup = upgraded
+    stack.env["AIRFLOW_VERSION"] = DEFAULT_AIRFLOW_VERSION
+    back = stack.compose("up", "-d", "--build", check=False, timeout=900)
+    assert back.returncode != 0, back.stdout + back.stderr  # airflow-init failed, so nothing started
+    log = stack.logs("airflow-init")
+    assert "the metadata database was migrated by a newer Airflow" in log, log[-2000:]
+    assert "restore the backup" in log
+    assert not stack.container_ids("webserver") and not stack.container_ids("scheduler")  # none half-started
+    # the 3.x database is untouched by the refused start
+    assert {taxi: month_rows(stack, taxi, "2021-03") for taxi in before["rows"]} == before["rows"]
+
+    # the way back: a fresh 2.11.2 stack, the backup restored into it
+    t0 = time.monotonic()
+    stack.compose("down", "-v")
+    stack.api = type(stack.api)(stack.base_url, stack.major)
+    stack.up(timeout=300)
+    stack.compose("stop", "webserver", "scheduler")
+    stack.compose("run", "--rm", "airflow-init", "restore", f"backups/{backup.name}")
+    stack.up(timeout=300)
+    figures.append(f"back to {DEFAULT_AIRFLOW_VERSION} from the backup: down -v to healthy "
+                   f"{time.monotonic() - t0:.0f} s")
+    assert before["run"] in {r["dag_run_id"] for r in stack.api.runs(EXAMPLE)}
+    assert stored_password(stack, "upgrade_secret") == SECRET
+    assert {taxi: month_rows(stack, taxi, "2021-03") for taxi in before["rows"]} == before["rows"]

@@ -1,0 +1,113 @@
+"""The REST API of a running stack, on either Airflow major, behind one small client.
+
+Airflow 2 serves API v1 with basic auth (AIRFLOW__API__AUTH_BACKENDS); Airflow 3 serves API v2 and wants
+a JWT from `POST /auth/token` as `Authorization: Bearer`. Tests say what they want (trigger a run, list
+its task instances, read a log) and never build either URL themselves.
+"""
+
+from __future__ import annotations
+
+import time
+
+import requests
+
+
+class AirflowApi:
+    def __init__(self, base_url: str, major: int, user: str = "airflow", password: str = "airflow"):
+        self.base_url, self.major = base_url, major
+        self.username, self.password = user, password
+        self.root = f"{base_url}/api/v1" if major < 3 else f"{base_url}/api/v2"
+        self.session = requests.Session()
+        self._token_at = 0.0
+        if major < 3:
+            self.session.auth = (user, password)
+
+    # --- plumbing -------------------------------------------------------------------------------
+    def token(self, user: str | None = None, password: str | None = None) -> requests.Response:
+        """Airflow 3: POST /auth/token (the FAB auth manager's login for API clients)."""
+        return requests.post(f"{self.base_url}/auth/token", json={"username": user or self.username,
+                                                                   "password": password or self.password},
+                             timeout=30)
+
+    def _authenticate(self) -> None:
+        # a token lasts a day ([api_auth] jwt_expiration_time); a stack restart keeps the secret
+        if self.major < 3 or time.monotonic() - self._token_at < 3600:
+            return
+        r = self.token()
+        r.raise_for_status()
+        self.session.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+        self._token_at = time.monotonic()
+
+    def request(self, method: str, path: str, **kw) -> requests.Response:
+        """`path` under the API root of this major (/api/v1 or /api/v2), e.g. "/dags"."""
+        self._authenticate()
+        kw.setdefault("timeout", 30)
+        return self.session.request(method, f"{self.root}{path}", **kw)
+
+    def get(self, path: str, **kw) -> requests.Response:
+        return self.request("GET", path, **kw)
+
+    def _ok(self, method: str, path: str, **kw) -> dict:
+        r = self.request(method, path, **kw)
+        if not r.ok:
+            raise AssertionError(f"{method} {path}: HTTP {r.status_code} {r.text[:500]}")
+        return r.json() if r.content else {}
+
+    # --- DAGs and runs ----------------------------------------------------------------------------
+    def dag_ids(self) -> list[str]:
+        return [d["dag_id"] for d in self._ok("GET", "/dags", params={"limit": 100})["dags"]]
+
+    def import_errors(self) -> list[dict]:
+        return self._ok("GET", "/importErrors")["import_errors"]
+
+    def set_paused(self, dag_id: str, paused: bool) -> None:
+        self._ok("PATCH", f"/dags/{dag_id}", json={"is_paused": paused})
+
+    def create_run(self, dag_id: str, logical_date: str | None = None, conf: dict | None = None) -> str:
+        """A new run (the DAG's paused state unchanged); its run id. Without logical_date: now."""
+        body: dict = {"conf": conf or {}}
+        if logical_date or self.major >= 3:  # v2 asks for the field, null meaning "now"
+            body["logical_date"] = logical_date
+        return self._ok("POST", f"/dags/{dag_id}/dagRuns", json=body)["dag_run_id"]
+
+    def run(self, dag_id: str, run_id: str) -> dict:
+        return self._ok("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
+
+    def runs(self, dag_id: str) -> list[dict]:
+        return self._ok("GET", f"/dags/{dag_id}/dagRuns", params={"limit": 100})["dag_runs"]
+
+    def clear_run(self, dag_id: str, run_id: str) -> None:
+        """Run it again, as Clear in the UI does."""
+        self._ok("POST", f"/dags/{dag_id}/dagRuns/{run_id}/clear", json={"dry_run": False})
+
+    def set_run_state(self, dag_id: str, run_id: str, state: str) -> None:
+        self._ok("PATCH", f"/dags/{dag_id}/dagRuns/{run_id}", json={"state": state})
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
+        return self._ok("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances",
+                        params={"limit": 100})["task_instances"]
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> str:
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}"
+        if self.major < 3:
+            r = self.request("GET", path, headers={"Accept": "text/plain"})
+            if not r.ok:
+                raise AssertionError(f"GET {path}: HTTP {r.status_code} {r.text[:500]}")
+            return r.text
+        # v2: structured log lines, {"content": [{"event": ..., ...}, ...]}
+        content = self._ok("GET", path, params={"full_content": True})["content"]
+        return "\n".join(line.get("event", "") if isinstance(line, dict) else str(line) for line in content)
+
+    # --- users and connections ------------------------------------------------------------------
+    def user(self, username: str) -> requests.Response:
+        """The FAB user (2.x: API v1; 3.x: the FAB provider's own API)."""
+        if self.major < 3:
+            return self.get(f"/users/{username}")
+        self._authenticate()
+        return self.session.get(f"{self.base_url}/auth/fab/v1/users/{username}", timeout=30)
+
+    def create_connection(self, connection: dict) -> None:
+        self._ok("POST", "/connections", json=connection)
+
+    def create_variable(self, key: str, value: str) -> None:
+        self._ok("POST", "/variables", json={"key": key, "value": value})
