@@ -3,7 +3,7 @@
 One stack of its own: built and filled on .env's default (2.11.2): runs, the admin user, a connection with
 a password, a variable and a loaded taxi month. Then a backup, AIRFLOW_VERSION=3.3.2 and
 `docker compose up -d --build`, as a user would. Afterwards everything is still there and a new run
-succeeds; setting AIRFLOW_VERSION back is refused by airflow-init, and the backup brings 2.11.2 back.
+succeeds; setting AIRFLOW_VERSION back is refused by airflow-init, and nothing starts.
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ from support.stack_taxi import month_rows, run_month, serve_month
 
 EXAMPLE = "LocalIngestionDagv2"
 SECRET = "pa55-kept-across-the-upgrade"
-MONTHS = {"2021-03": {"yellow": 2000, "green": 500, "fhv": 500},
-          "2021-04": {"yellow": 1500, "green": 400, "fhv": 400}}
+MONTHS = {"2021-03": {"yellow": 2000, "green": 500, "fhv": 500}}
 
 
 def stored_password(stack, conn_id: str) -> str:
@@ -83,37 +82,22 @@ def test_the_upgraded_stack_keeps_login_runs_connection_variable_and_taxi_tables
     assert {taxi: month_rows(stack, taxi, "2021-03") for taxi in before["rows"]} == before["rows"]
 
 
-def test_new_runs_succeed_after_the_upgrade_and_load_their_own_month(upgraded):
+def test_a_new_run_succeeds_after_the_upgrade(upgraded):
     stack, before, _ = upgraded
     run_example(stack)
-    rows = serve_month(stack, "2021-04", MONTHS["2021-04"])
-    run_month(stack, "LocalIngestionDag", "2021-04")
-    assert {taxi: month_rows(stack, taxi, "2021-04") for taxi in rows} == rows
     assert {taxi: month_rows(stack, taxi, "2021-03") for taxi in before["rows"]} == before["rows"]
 
 
-def test_going_back_is_refused_and_the_backup_restores_2_11(upgraded, figures):
+def test_going_back_is_refused_and_nothing_starts(upgraded):
     stack, before, backup = upgraded
     stack.env["AIRFLOW_VERSION"] = DEFAULT_AIRFLOW_VERSION
     back = stack.compose("up", "-d", "--build", check=False, timeout=900)
     assert back.returncode != 0, back.stdout + back.stderr  # airflow-init failed, so nothing started
     log = stack.logs("airflow-init")
     assert "the metadata database was migrated by a newer Airflow" in log, log[-2000:]
-    assert "restore the backup" in log
+    assert "restore the backup taken before upgrading" in log
     assert not stack.container_ids("webserver") and not stack.container_ids("scheduler")  # none half-started
-    # the 3.x database is untouched by the refused start
+    # the 3.x database is untouched by the refused start, and the backup to go back with is there
     assert {taxi: month_rows(stack, taxi, "2021-03") for taxi in before["rows"]} == before["rows"]
-
-    # the way back: a fresh 2.11.2 stack, the backup restored into it
-    t0 = time.monotonic()
-    stack.compose("down", "-v")
-    stack.api = type(stack.api)(stack.base_url, stack.major)
-    stack.up(timeout=300)
-    stack.compose("stop", "webserver", "scheduler")
-    stack.compose("run", "--rm", "airflow-init", "restore", f"backups/{backup.name}")
-    stack.up(timeout=300)
-    figures.append(f"back to {DEFAULT_AIRFLOW_VERSION} from the backup: down -v to healthy "
-                   f"{time.monotonic() - t0:.0f} s")
-    assert before["run"] in {r["dag_run_id"] for r in stack.api.runs(EXAMPLE)}
-    assert stored_password(stack, "upgrade_secret") == SECRET
-    assert {taxi: month_rows(stack, taxi, "2021-03") for taxi in before["rows"]} == before["rows"]
+    assert backup.stat().st_size > 0
+    # (restoring a backup into a fresh stack: tests/stack/test_faults.py)
