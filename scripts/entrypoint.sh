@@ -200,6 +200,22 @@ run_scheduler_and_dag_processor() {
     exit "${status}"
 }
 
+# Airflow 3's api-server builds the task-execution API's routes (Cadwyn's versioned routers) in each
+# worker on that worker's first /execution request: 4-10 s of CPU on 2 cores that the first task of
+# a fresh stack would wait for. So knock on /execution once per worker as soon as the server answers.
+# With more than one worker, each knock comes while the workers knocked before are still busy
+# building (they accept nothing then), so it reaches another one.
+warm_execution_api() {
+    until curl --silent --fail --output /dev/null http://localhost:8080/api/v2/monitor/health; do
+        sleep 1
+    done
+    for _ in $(seq "${AIRFLOW__API__WORKERS:-1}"); do
+        curl --silent --output /dev/null --max-time 120 http://localhost:8080/execution/health &
+        sleep 0.5
+    done
+    wait
+}
+
 drop_airflow2_settings
 case "${1:-}" in
     init) run_init ;;
@@ -212,7 +228,11 @@ esac
 wait_for_database
 if (( AIRFLOW_MAJOR >= 3 )); then
     case "${1:-}" in
-        webserver) shift; exec /entrypoint api-server "$@" ;;
+        webserver)
+            shift
+            (warm_execution_api &)  # a grandchild: dumb-init, not the api-server, reaps it
+            exec /entrypoint api-server "$@"
+            ;;
         scheduler) [[ $# == 1 ]] && run_scheduler_and_dag_processor ;;
     esac
 fi

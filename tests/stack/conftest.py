@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from support.stack import (
-    AIRFLOW3_VERSION,
     COMPOSE_V1,
     DEFAULT_AIRFLOW_VERSION,
+    OTHER_AIRFLOW_VERSION,
     Stack,
     compose_installed,
 )
@@ -57,12 +57,12 @@ def stack_with_test_services(workdir, *more_overrides: str, env: dict | None = N
     return s
 
 
-# The shared stack runs once per Airflow major: .env's default (2.11.2) as shipped, and 3.3.2 selected
-# the way a user selects it (AIRFLOW_VERSION only), there with another AIRFLOW_UID and compose v1 when
-# installed, so those run on both majors without a stack of their own.
+# The shared stack runs once per Airflow major: .env's (2.11.2 as shipped) as it is, and the other one
+# selected the way a user selects it (AIRFLOW_VERSION only), there with another AIRFLOW_UID and compose
+# v1 when installed, so those run on both majors without a stack of their own.
 STACKS = {
     DEFAULT_AIRFLOW_VERSION: {},
-    AIRFLOW3_VERSION: {"AIRFLOW_VERSION": AIRFLOW3_VERSION, "AIRFLOW_UID": "4242"},
+    OTHER_AIRFLOW_VERSION: {"AIRFLOW_VERSION": OTHER_AIRFLOW_VERSION, "AIRFLOW_UID": "4242"},
 }
 
 

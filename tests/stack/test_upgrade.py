@@ -1,6 +1,6 @@
 """A 2.11.2 installation with history moves to Airflow 3.3.2 the way the README says, and cannot go back.
 
-One stack of its own: built and filled on .env's default (2.11.2): runs, the admin user, a connection with
+One stack of its own, built and filled on 2.11.2 whatever .env picks: runs, the admin user, a connection with
 a password, a variable and a loaded taxi month. Then a backup, AIRFLOW_VERSION=3.3.2 and
 `docker compose up -d --build`, as a user would. Afterwards everything is still there and a new run
 succeeds; setting AIRFLOW_VERSION back is refused by airflow-init, and nothing starts.
@@ -13,7 +13,7 @@ import time
 
 import pytest
 from stack.conftest import stack_with_test_services
-from support.stack import AIRFLOW3_VERSION, DEFAULT_AIRFLOW_VERSION
+from support.stack import AIRFLOW2_VERSION, AIRFLOW3_VERSION
 from support.stack_taxi import month_rows, run_month, serve_month
 
 EXAMPLE = "LocalIngestionDagv2"
@@ -38,8 +38,8 @@ def run_example(stack) -> str:
 def upgraded(tmp_path_factory, figures, artifacts_dir):
     """(stack now on 3.3.2, what the 2.11.2 stack held, path of the backup taken before upgrading)."""
     # (with the fault stack's override: only the runs the test creates, no catch-up ahead of them)
-    s = stack_with_test_services(tmp_path_factory.mktemp("upgrade"), "tests/stack/docker-compose.faults.yaml")
-    assert s.major == 2, f".env's default is {DEFAULT_AIRFLOW_VERSION}"
+    s = stack_with_test_services(tmp_path_factory.mktemp("upgrade"), "tests/stack/docker-compose.faults.yaml",
+                                 env={"AIRFLOW_VERSION": AIRFLOW2_VERSION})
     try:
         s.up()
         before = {"run": run_example(s)}
@@ -60,7 +60,7 @@ def upgraded(tmp_path_factory, figures, artifacts_dir):
         t0 = time.monotonic()
         s.compose("up", "-d", "--build")
         s.wait_healthy(300)
-        figures.append(f"upgrade {DEFAULT_AIRFLOW_VERSION} -> {AIRFLOW3_VERSION} with history: "
+        figures.append(f"upgrade {AIRFLOW2_VERSION} -> {AIRFLOW3_VERSION} with history: "
                        f"up -d --build to all healthy {time.monotonic() - t0:.1f} s")
         yield s, before, backup
     finally:
@@ -90,7 +90,7 @@ def test_a_new_run_succeeds_after_the_upgrade(upgraded):
 
 def test_going_back_is_refused_and_nothing_starts(upgraded):
     stack, before, backup = upgraded
-    stack.env["AIRFLOW_VERSION"] = DEFAULT_AIRFLOW_VERSION
+    stack.env["AIRFLOW_VERSION"] = AIRFLOW2_VERSION
     back = stack.compose("up", "-d", "--build", check=False, timeout=900)
     assert back.returncode != 0, back.stdout + back.stderr  # airflow-init failed, so nothing started
     log = stack.logs("airflow-init")

@@ -53,6 +53,11 @@ class AirflowApi:
             raise AssertionError(f"{method} {path}: HTTP {r.status_code} {r.text[:500]}")
         return r.json() if r.content else {}
 
+    def health(self) -> requests.Response:
+        """The webserver's (2.x) or the api-server's (3.x) health endpoint; no login needed."""
+        path = "/health" if self.major < 3 else "/api/v2/monitor/health"
+        return requests.get(f"{self.base_url}{path}", timeout=30)
+
     # --- DAGs and runs ----------------------------------------------------------------------------
     def dag_ids(self) -> list[str]:
         return [d["dag_id"] for d in self._ok("GET", "/dags", params={"limit": 100})["dags"]]
@@ -105,6 +110,23 @@ class AirflowApi:
             return self.get(f"/users/{username}")
         self._authenticate()
         return self.session.get(f"{self.base_url}/auth/fab/v1/users/{username}", timeout=30)
+
+    def create_user(self, user: dict) -> None:
+        """A FAB user, e.g. {"username", "password", "email", "first_name", "last_name",
+        "roles": [{"name": "Viewer"}]} (2.x: API v1; 3.x: the FAB provider's own API)."""
+        if self.major < 3:
+            self._ok("POST", "/users", json=user)
+            return
+        self._authenticate()
+        r = self.session.post(f"{self.base_url}/auth/fab/v1/users", json=user, timeout=30)
+        if not r.ok:
+            raise AssertionError(f"POST /auth/fab/v1/users: HTTP {r.status_code} {r.text[:500]}")
+
+    def can_log_in(self, user: str, password: str) -> bool:
+        """Does the API accept this login? (2.x: basic auth on API v1; 3.x: a token from /auth/token)"""
+        if self.major < 3:
+            return requests.get(f"{self.root}/dags", auth=(user, password), timeout=30).status_code == 200
+        return self.token(user, password).ok
 
     def create_connection(self, connection: dict) -> None:
         self._ok("POST", "/connections", json=connection)

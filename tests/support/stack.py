@@ -26,7 +26,8 @@ PROJECT_SERVICES = ("postgres", "airflow-init", "webserver", "scheduler")
 _NOT_COPIED = {".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", "test-artifacts", "benchmarks"}
 
 
-# The 3.x release the repo supports alongside .env's default (DEFAULT_AIRFLOW_VERSION, below).
+# The two releases the repo supports; .env picks one (DEFAULT_AIRFLOW_VERSION, below).
+AIRFLOW2_VERSION = "2.11.2"
 AIRFLOW3_VERSION = "3.3.2"
 
 COMPOSE_V1 = ["docker-compose"]
@@ -218,3 +219,5 @@ def _dotenv(path: Path) -> dict[str, str]:
 
 
 DEFAULT_AIRFLOW_VERSION = _dotenv(REPO / ".env")["AIRFLOW_VERSION"]
+# The release .env does not pick: the stack tests run it too, so both majors are tested either way.
+OTHER_AIRFLOW_VERSION = AIRFLOW3_VERSION if DEFAULT_AIRFLOW_VERSION.startswith("2.") else AIRFLOW2_VERSION
