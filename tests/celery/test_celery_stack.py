@@ -80,10 +80,12 @@ def test_twenty_parallel_tasks_run_on_both_workers_and_succeed(celery_stack, fig
     used = {ti["hostname"] for ti in sleeps(tis)}
     assert used == hosts, f"tasks ran on {used}, workers are {hosts}"
 
-    # the task log is readable through the webserver and says where the task ran
+    # the task log is readable through the webserver (on 2.x it also names the host; 3.x logs do not)
     ti = sleeps(tis)[0]
     log = celery_stack.task_log(FANOUT, run_id, ti["task_id"])
-    assert f"on host {ti['hostname']}" in log, log[-2000:]
+    assert "Returned value was" in log, log[-2000:]
+    if celery_stack.major < 3:
+        assert f"on host {ti['hostname']}" in log, log[-2000:]
 
 
 def test_tasks_of_a_killed_worker_are_retried_on_the_other_and_the_run_succeeds(celery_stack, figures):

@@ -18,7 +18,7 @@ class AirflowApi:
         self.username, self.password = user, password
         self.root = f"{base_url}/api/v1" if major < 3 else f"{base_url}/api/v2"
         self.session = requests.Session()
-        self._token_at = 0.0
+        self._token_at: float | None = None
         if major < 3:
             self.session.auth = (user, password)
 
@@ -31,7 +31,7 @@ class AirflowApi:
 
     def _authenticate(self) -> None:
         # a token lasts a day ([api_auth] jwt_expiration_time); a stack restart keeps the secret
-        if self.major < 3 or time.monotonic() - self._token_at < 3600:
+        if self.major < 3 or (self._token_at is not None and time.monotonic() - self._token_at < 3600):
             return
         r = self.token()
         r.raise_for_status()
@@ -40,9 +40,18 @@ class AirflowApi:
 
     def request(self, method: str, path: str, **kw) -> requests.Response:
         """`path` under the API root of this major (/api/v1 or /api/v2), e.g. "/dags"."""
+        return self._send(method, f"{self.root}{path}", **kw)
+
+    def _send(self, method: str, url: str, **kw) -> requests.Response:
         self._authenticate()
         kw.setdefault("timeout", 30)
-        return self.session.request(method, f"{self.root}{path}", **kw)
+        r = self.session.request(method, url, **kw)
+        if self.major >= 3 and r.status_code in {401, 403} and "JWT" in r.text:
+            # signed with a JWT secret the stack no longer has (down -v, a restore): log in again
+            self._token_at = None
+            self._authenticate()
+            r = self.session.request(method, url, **kw)
+        return r
 
     def get(self, path: str, **kw) -> requests.Response:
         return self.request("GET", path, **kw)
@@ -108,8 +117,7 @@ class AirflowApi:
         """The FAB user (2.x: API v1; 3.x: the FAB provider's own API)."""
         if self.major < 3:
             return self.get(f"/users/{username}")
-        self._authenticate()
-        return self.session.get(f"{self.base_url}/auth/fab/v1/users/{username}", timeout=30)
+        return self._send("GET", f"{self.base_url}/auth/fab/v1/users/{username}")
 
     def create_user(self, user: dict) -> None:
         """A FAB user, e.g. {"username", "password", "email", "first_name", "last_name",
@@ -117,8 +125,7 @@ class AirflowApi:
         if self.major < 3:
             self._ok("POST", "/users", json=user)
             return
-        self._authenticate()
-        r = self.session.post(f"{self.base_url}/auth/fab/v1/users", json=user, timeout=30)
+        r = self._send("POST", f"{self.base_url}/auth/fab/v1/users", json=user)
         if not r.ok:
             raise AssertionError(f"POST /auth/fab/v1/users: HTTP {r.status_code} {r.text[:500]}")
 
