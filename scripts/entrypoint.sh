@@ -185,12 +185,14 @@ run_scheduler_and_dag_processor() {
     local dag_processor=$!
     /entrypoint scheduler &
     local scheduler=$!
-    # dumb-init passes `docker stop`'s SIGTERM to the whole process group; the trap only makes
-    # sure both get it when this shell is signalled alone.
+    # dumb-init passes `docker stop`'s SIGTERM to the whole process group, so both already have it:
+    # signalling the scheduler again would make it stop waiting for its running tasks.
     local stopping=0
-    trap 'stopping=1; kill -TERM "${dag_processor}" "${scheduler}" 2>/dev/null || true' TERM INT
+    trap 'stopping=1' TERM INT
     wait -n "${dag_processor}" "${scheduler}" || true  # the first to end, or a stop signal
-    kill -TERM "${dag_processor}" "${scheduler}" 2>/dev/null || true
+    if (( ! stopping )); then
+        kill -TERM "${dag_processor}" "${scheduler}" 2>/dev/null || true
+    fi
     local status=0
     wait "${scheduler}" || status=$?
     wait "${dag_processor}" || true

@@ -34,7 +34,9 @@ def test_compose_file_is_accepted(cmd):
     assert init["restart"] == "no" and web["restart"] == sched["restart"] == "unless-stopped"
     for service in (web, sched):
         assert {d: c["condition"] for d, c in service["depends_on"].items()} == {
-            "postgres": "service_healthy", "airflow-init": "service_completed_successfully"}
+            "postgres": "service_healthy", "airflow-init": "service_completed_successfully",
+            # the scheduler stops before the API server its tasks report to (Airflow 3)
+            **({"webserver": "service_started"} if service is sched else {})}
 
 
 def _dotenv_value(name: str) -> str:
