@@ -391,7 +391,10 @@ def test_compose_stop_mid_load_keeps_the_previous_rows_and_up_completes_the_run(
 
     stack.compose("start", "postgres")
     stack.wait_healthy(120)
-    assert_month_exact(stack, month, before)  # the interrupted load left the month as it was
+    # never half-loaded: the interrupted load left the month as it was, or (Airflow 3 lets a task
+    # that is committing finish within the stop) the new file is there whole
+    now = {taxi: month_rows(stack, taxi, month) for taxi in before}
+    assert now == before or now == rows, now
 
     t0 = time.monotonic()
     stack.up()
