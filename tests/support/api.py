@@ -108,9 +108,9 @@ class AirflowApi:
             if not r.ok:
                 raise AssertionError(f"GET {path}: HTTP {r.status_code} {r.text[:500]}")
             return r.text
-        # v2: structured log lines, {"content": [{"event": ..., ...}, ...]}
+        # v2: structured log lines, {"content": [{"event": ..., "error_detail": [...]?, ...}, ...]}
         content = self._ok("GET", path, params={"full_content": True})["content"]
-        return "\n".join(line.get("event", "") if isinstance(line, dict) else str(line) for line in content)
+        return "\n".join(_log_line(line) for line in content)
 
     # --- users and connections ------------------------------------------------------------------
     def user(self, username: str) -> requests.Response:
@@ -140,3 +140,11 @@ class AirflowApi:
 
     def create_variable(self, key: str, value: str) -> None:
         self._ok("POST", "/variables", json={"key": key, "value": value})
+
+
+def _log_line(line) -> str:
+    """One line of an Airflow 3 task log as text: the event, then the exceptions it carries."""
+    if not isinstance(line, dict):
+        return str(line)
+    errors = [f"{e.get('exc_type')}: {e.get('exc_value')}" for e in line.get("error_detail") or []]
+    return "\n".join([line.get("event", ""), *errors])
