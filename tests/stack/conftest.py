@@ -15,6 +15,8 @@ from support.stack import (
 LAST = "lifecycle"
 # Tests about what only one major has (2: the course's DAGs as written; 3: the DAG processor).
 AIRFLOW2_ONLY, AIRFLOW3_ONLY = "airflow2_only", "airflow3_only"
+# Tests whose proof another test gives on both majors: run on .env's major only (CI's 30 minutes).
+ENV_MAJOR_ONLY = "env_major_only"
 
 TEST_URL_TEMPLATE = "http://taxi-files:8000/{taxi}/{taxi}_tripdata_{year}-{month}.csv.gz"
 # Settings of the in-stack GCS emulator (tests/stack/docker-compose.test.yaml).
@@ -26,7 +28,8 @@ def pytest_collection_modifyitems(config, items):
     # never run (not even as skipped) on the other major's stack what only one major has
     deselected = [item for item in items if _stack_param(item) and (
         (item.get_closest_marker(AIRFLOW2_ONLY) and not _stack_param(item).startswith("2."))
-        or (item.get_closest_marker(AIRFLOW3_ONLY) and not _stack_param(item).startswith("3.")))]
+        or (item.get_closest_marker(AIRFLOW3_ONLY) and not _stack_param(item).startswith("3."))
+        or (item.get_closest_marker(ENV_MAJOR_ONLY) and _stack_param(item) != DEFAULT_AIRFLOW_VERSION))]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = [item for item in items if item not in deselected]
@@ -45,6 +48,7 @@ def pytest_configure(config):
                             f"{AIRFLOW2_ONLY}: about what only Airflow 2 has; not run on the 3.x stack")
     config.addinivalue_line("markers",
                             f"{AIRFLOW3_ONLY}: about what only Airflow 3 has; not run on the 2.x stack")
+    config.addinivalue_line("markers", f"{ENV_MAJOR_ONLY}: run on the stack of .env's major only")
 
 
 def stack_with_test_services(workdir, *more_overrides: str, env: dict | None = None,
