@@ -5,7 +5,7 @@
 #   docker compose run --rm airflow-init backup
 #       writes backups/airflow-lite-<UTC time>.tar (mode 600: it holds the keys): the metadata
 #       database, the taxi database (if created yet) and the generated keys, with a manifest.
-#   docker compose stop webserver scheduler
+#   docker compose stop webserver scheduler triggerer
 #   docker compose run --rm airflow-init restore backups/<file>.tar [--force]
 #   docker compose up -d
 #       checks the whole file first (manifest, checksums, readable dumps); refuses a stack that
@@ -27,8 +27,10 @@ OPTIONAL_KEYS=" jwt_secret "
 log() { printf 'airflow-lite: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-# libpq URLs from the ones compose builds (SQLAlchemy's "+psycopg2" suffix removed).
-META_URL="postgresql://${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN#*://}"
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # libpq_url
+# libpq URLs from the ones compose builds
+META_URL="$(libpq_url)"
 TAXI_URL="${AIRFLOW_CONN_NY_TAXI_POSTGRES:?AIRFLOW_CONN_NY_TAXI_POSTGRES is not set}"
 META_DB="${META_URL##*/}"
 TAXI_DB="${TAXI_URL##*/}"
@@ -166,7 +168,7 @@ restore() {
     local others
     others="$(sql "${ADMIN_URL}" "SELECT count(*) FROM pg_stat_activity WHERE datname IN ('${META_DB}', '${TAXI_DB}') AND pid <> pg_backend_pid()")"
     ((others == 0)) || die "${others} connections to the databases are open: stop the components first" \
-        "(docker compose stop webserver scheduler; with Celery also airflow-worker flower); nothing was changed"
+        "(docker compose stop webserver scheduler triggerer; with Celery also airflow-worker flower); nothing was changed"
     local found
     found="$(existing_data)"
     if [[ -n "${found}" && ${force} == 0 ]]; then

@@ -12,7 +12,8 @@
 #   entrypoint.sh backup | restore FILE [--force]
 #                               backup and restore of the databases and keys (scripts/backup.sh).
 #   entrypoint.sh webserver     Airflow 2: the webserver; Airflow 3: `airflow api-server` (UI + API).
-#   entrypoint.sh scheduler     Airflow 2: the scheduler; Airflow 3: the scheduler and, beside it in
+#   entrypoint.sh scheduler [ARGS...]
+#                               Airflow 2: the scheduler; Airflow 3: the scheduler and, beside it in
 #                               this container, `airflow dag-processor` (3.x parses DAGs there).
 #   entrypoint.sh <anything>    wait for the database, then hand over to /entrypoint, so
 #                               `airflow db upgrade` (2.x), `bash` ... work as with the official image.
@@ -33,11 +34,8 @@ AIRFLOW_MAJOR="${AIRFLOW_MAJOR%%.*}"
 
 log() { printf 'airflow-lite: %s\n' "$*" >&2; }
 
-# The metadata database's URL as libpq (pg_isready, psql) takes it: without SQLAlchemy's "+psycopg2".
-libpq_url() {
-    local url="${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:-}"
-    printf 'postgresql://%s' "${url#*://}"
-}
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # libpq_url
 
 # pg_isready answers in milliseconds; the official check (`airflow db check`) costs a full
 # Airflow CLI start (3-5 s) in every container, so the compose file turns that one off.
@@ -176,14 +174,14 @@ run_init() {
 }
 
 # Airflow 3 parses DAG files in `airflow dag-processor`, a process of its own that 3.x needs even
-# for a local setup. It runs beside the scheduler, in the scheduler's container (one container
-# and one Airflow start less; tasks run here too). If either process ends, the other is stopped
-# and the container exits, so `restart: unless-stopped` starts both again: a dead processor
-# never leaves a scheduler that looks healthy but sees no DAG changes (apache/airflow#49689).
+# for a local setup. It runs beside the scheduler, in the scheduler's container (one container and
+# one Airflow start less; tasks run here too). If either process ends, the other is stopped and the
+# container exits, so `restart: unless-stopped` starts both again: a dead processor never leaves a
+# scheduler that looks healthy but sees no DAG changes (apache/airflow#49689).
 run_scheduler_and_dag_processor() {
     /entrypoint dag-processor &
     local dag_processor=$!
-    /entrypoint scheduler &
+    /entrypoint scheduler "$@" &
     local scheduler=$!
     # dumb-init passes `docker stop`'s SIGTERM to the whole process group, so both already have it:
     # signalling the scheduler again would make it stop waiting for its running tasks.
@@ -235,7 +233,7 @@ if (( AIRFLOW_MAJOR >= 3 )); then
             (warm_execution_api &)  # a grandchild: dumb-init, not the api-server, reaps it
             exec /entrypoint api-server "$@"
             ;;
-        scheduler) [[ $# == 1 ]] && run_scheduler_and_dag_processor ;;
+        scheduler) shift; run_scheduler_and_dag_processor "$@" ;;
     esac
 fi
 exec /entrypoint "$@"

@@ -2,15 +2,44 @@
 # Is this Airflow component working? The probe that healthcheck.sh runs, for either major:
 #
 #   probe.sh webserver   2.x: the webserver's /health; 3.x: the api-server's /api/v2/monitor/health.
-#   probe.sh scheduler   the scheduler's health server (:8974/health, failing 30 s after the scheduler
-#                        loop's last heartbeat); on 3.x also the DAG processor beside it: its job
-#                        heartbeated in the last 60 s (a stuck processor stops heartbeating).
+#   probe.sh scheduler   the scheduler loop's heartbeat at most 30 s old (Airflow's
+#                        [scheduler] scheduler_health_check_threshold); on 3.x also the DAG processor's
+#                        at most 60 s old (a long parse delays it).
+#   probe.sh triggerer   the triggerer's heartbeat at most 30 s old ([triggerer]
+#                        triggerer_health_check_threshold).
+#
+# A heartbeat is read from the job table with psql: what `airflow jobs check --job-type X --hostname
+# $HOSTNAME` asks, without that command's Airflow CLI start (seconds of CPU per check), and what the
+# scheduler's own health server (:8974/health) answers, without that server: a process of its own
+# (27-40 MiB) that the stack turns off (AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK). A hung loop stops
+# heartbeating; so does a stuck DAG processor (apache/airflow#49689).
 set -euo pipefail
 
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # libpq_url
+
 major="${AIRFLOW_LITE_AIRFLOW_VERSION%%.*}"
+
 get() { curl --fail --silent --output /dev/null "$1"; }
 
-case "${1:?usage: probe.sh webserver|scheduler}" in
+# job_alive JOB_TYPE MAX_AGE: the newest running job of this type on this host (Airflow records
+# socket.getfqdn(), the container's hostname) heartbeated less than MAX_AGE seconds ago (jobs
+# heartbeat every 5 s by default).
+job_alive() {
+    local age
+    age="$(psql --dbname="$(libpq_url)" --no-psqlrc --quiet --tuples-only --no-align \
+        --set ON_ERROR_STOP=1 --set job_type="$1" --set host="${HOSTNAME}" <<'SQL'
+SELECT coalesce(extract(epoch FROM now() - max(latest_heartbeat))::int::text, 'never')
+FROM job WHERE job_type = :'job_type' AND state = 'running' AND hostname = :'host';
+SQL
+)"
+    if [[ "${age}" == never ]] || (( age >= $2 )); then
+        echo "$1 on ${HOSTNAME}: last heartbeat ${age} s ago" >&2
+        return 1
+    fi
+}
+
+case "${1:?usage: probe.sh webserver|scheduler|triggerer}" in
     webserver)
         if (( major >= 3 )); then
             get http://localhost:8080/api/v2/monitor/health
@@ -19,22 +48,11 @@ case "${1:?usage: probe.sh webserver|scheduler}" in
         fi
         ;;
     scheduler)
-        get http://localhost:8974/health
+        job_alive SchedulerJob 30
         if (( major >= 3 )); then
-            # `airflow jobs check --job-type DagProcessorJob` asks the same, at the cost of a full
-            # Airflow CLI start (seconds of CPU) per check; this costs a python and one query.
-            exec python - <<'PY'
-import os, socket, sys
-import psycopg2
-url = os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].replace("+psycopg2", "", 1)
-with psycopg2.connect(url, connect_timeout=5) as conn, conn.cursor() as cur:
-    cur.execute("SELECT extract(epoch FROM now() - max(latest_heartbeat)) FROM job "
-                "WHERE job_type = 'DagProcessorJob' AND state = 'running' AND hostname = %s",
-                (socket.getfqdn(),))
-    (age,) = cur.fetchone()
-sys.exit(0 if age is not None and age < 60 else f"DAG processor: last heartbeat {age} s ago")
-PY
+            job_alive DagProcessorJob 60
         fi
         ;;
+    triggerer) job_alive TriggererJob 30 ;;
     *) echo "probe.sh: unknown component $1" >&2; exit 2 ;;
 esac

@@ -23,7 +23,7 @@ def sleeps(tis: list[dict]) -> list[dict]:
 def test_stack_with_two_workers_becomes_healthy(celery_stack):
     states = celery_stack.health()
     assert set(states.values()) == {"healthy"}, states
-    services = {"postgres", "redis", "webserver", "scheduler", "flower"}
+    services = {"postgres", "redis", "webserver", "scheduler", "triggerer", "flower"}
     for service in services:
         assert len(celery_stack.container_ids(service)) == 1, service
     workers = celery_stack.container_ids("airflow-worker")

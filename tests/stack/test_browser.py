@@ -58,13 +58,20 @@ def test_log_in_and_see_the_successful_run_in_the_grid(stack, example_run, page,
     page.screenshot(path=str(artifacts_dir / "grid.png"), full_page=True)
 
 
-def see_the_successful_run_in_the_react_ui(stack, example_run, page, artifacts_dir):
-    """Airflow 3's React UI: the FAB login form, then the run's page with its grid."""
+def log_in_to_the_react_ui(stack, page) -> None:
+    """The FAB auth manager's login form of Airflow 3, from logged out (the page is the module's: a
+    login from an earlier test would skip the form)."""
+    page.context.clear_cookies()
     page.goto(f"{stack.base_url}/auth/login/")
     page.fill("input[name=username]", "airflow")
     page.fill("input[name=password]", "airflow")
     page.click("input[type=submit]")
     page.wait_for_url(lambda url: "/auth/login" not in url)
+
+
+def see_the_successful_run_in_the_react_ui(stack, example_run, page, artifacts_dir):
+    """Airflow 3's React UI: the FAB login form, then the run's page with its grid."""
+    log_in_to_the_react_ui(stack, page)
 
     page.goto(f"{stack.base_url}/dags/LocalIngestionDagv2/runs/{example_run}")
     expect(page.get_by_role("heading", name=example_run)).to_be_visible(timeout=30_000)
@@ -75,3 +82,16 @@ def see_the_successful_run_in_the_react_ui(stack, example_run, page, artifacts_d
         square = page.locator(f'[data-testid="grid-{example_run}-{task_id}"] [data-testid=task-state-badge]')
         expect(square).to_have_css("background-color", SUCCESS_GREEN_REACT)
     page.screenshot(path=str(artifacts_dir / f"grid-airflow{stack.major}.png"), full_page=True)
+
+
+@pytest.mark.airflow3_only  # Airflow 2's UI has no Health panel (its /health: test_triggerer.py)
+def test_the_home_pages_health_panel_is_all_green(stack, page, artifacts_dir):
+    """Airflow 3's Home page: one badge per component, green when healthy (red without a triggerer)."""
+    log_in_to_the_react_ui(stack, page)
+    page.goto(f"{stack.base_url}/")
+    panel = page.locator("div", has=page.get_by_role("heading", name="Health", exact=True)).last.locator("..")
+    badges = panel.locator("[data-testid=state-badge]")
+    expect(badges).to_have_text(["MetaDatabase", "Scheduler", "Triggerer", "Dag Processor"], timeout=30_000)
+    for i in range(4):
+        expect(badges.nth(i)).to_have_css("background-color", SUCCESS_GREEN_REACT)
+    page.screenshot(path=str(artifacts_dir / "home-airflow3.png"), full_page=True)

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 import yaml
-from support.stack import COMPOSE_V1, COMPOSE_V2, REPO, compose_installed
+from support.stack import COMPOSE_V1, COMPOSE_V2, PROJECT_SERVICES, REPO, compose_installed
 
 
 @pytest.mark.parametrize("cmd", [COMPOSE_V1, COMPOSE_V2], ids=["compose-v1", "compose-v2"])
@@ -21,22 +21,26 @@ def test_compose_file_is_accepted(cmd):
     assert "WARNING" not in result.stderr.replace("`version` is obsolete", ""), result.stderr
     # airflow-common.yaml's one container, as every Airflow service resolves it
     services = yaml.safe_load(result.stdout)["services"]
-    assert set(services) == {"postgres", "airflow-init", "webserver", "scheduler"}
-    init, web, sched = services["airflow-init"], services["webserver"], services["scheduler"]
-    for service in (init, web, sched):
+    assert set(services) == set(PROJECT_SERVICES)
+    sched = services["scheduler"]
+    for service in (services[name] for name in PROJECT_SERVICES if name != "postgres"):
         assert service["image"] == sched["image"] and service["volumes"] == sched["volumes"]
         assert service["stop_grace_period"] == "30s"
         assert service["environment"]["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
         assert service["environment"]["AIRFLOW__CORE__FERNET_KEY_CMD"].endswith("/secrets/fernet_key")
+    init, web = services["airflow-init"], services["webserver"]
+    components = [services[name] for name in PROJECT_SERVICES if name not in {"postgres", "airflow-init"}]
+    assert all(c["environment"] == sched["environment"] for c in components)
     assert {k: v for k, v in init["environment"].items() if not k.startswith("_AIRFLOW_WWW")} \
-        == web["environment"] == sched["environment"]
-    assert init["user"] == "0:0" and web["user"] == sched["user"] == f"{_dotenv_value('AIRFLOW_UID')}:0"
-    assert init["restart"] == "no" and web["restart"] == sched["restart"] == "unless-stopped"
-    for service in (web, sched):
+        == sched["environment"]
+    assert init["user"] == "0:0" and init["restart"] == "no"
+    for service in components:
+        assert service["user"] == f"{_dotenv_value('AIRFLOW_UID')}:0"
+        assert service["restart"] == "unless-stopped"
         assert {d: c["condition"] for d, c in service["depends_on"].items()} == {
             "postgres": "service_healthy", "airflow-init": "service_completed_successfully",
-            # the scheduler stops before the API server its tasks report to (Airflow 3)
-            **({"webserver": "service_started"} if service is sched else {})}
+            # the scheduler and triggerer stop before the API server they report to (Airflow 3)
+            **({"webserver": "service_started"} if service is not web else {})}
 
 
 def _dotenv_value(name: str) -> str:

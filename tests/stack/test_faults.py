@@ -23,8 +23,9 @@ from support.stack_taxi import create_month_run, month_rows, pause, psql, run_mo
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
-# Scheduler: /health fails 30 s after the last heartbeat, then 6 checks 5 s apart, then a restart
-# (~30-60 s on a busy machine). Webserver: 6 checks of up to 8 s each, 5 s apart, then a restart.
+# Scheduler and triggerer: their probe fails once the last heartbeat is 30 s old, then 6 checks 5 s apart,
+# then a restart (~30-60 s on a busy machine). Webserver: 6 checks of up to 8 s each, 5 s apart, then a
+# restart.
 RECOVERY_BOUND = 300
 
 # The scheduler's main process: the topmost `airflow scheduler` (dumb-init's child on 2.x; on 3.x the
@@ -66,19 +67,20 @@ def assert_a_run_succeeds(stack):
     assert stack.wait_for_run("LocalIngestionDagv2", run_id, timeout=180) == "success"
 
 
-def test_a_frozen_scheduler_and_a_frozen_webserver_restart_by_themselves(fault_stack, figures):
-    """Both frozen at once (they heal independently: one wait instead of two), each timed from its
-    freeze."""
+def test_a_frozen_scheduler_webserver_and_triggerer_restart_by_themselves(fault_stack, figures):
+    """All three frozen at once (they heal independently: one wait instead of three), each timed from
+    its freeze."""
     stack = fault_stack
-    services = ("scheduler", "webserver")
+    services = ("scheduler", "webserver", "triggerer")
     before = {service: int(stack.inspect(container(stack, service), "{{.RestartCount}}"))
               for service in services}
     frozen = stack.exec("scheduler", "python", "-c", FREEZE_SCHEDULER).stdout
     assert len(frozen.splitlines()) == 1 and "airflow scheduler" in frozen, frozen
     frozen_at = {"scheduler": time.monotonic()}
-    # every process of the webserver but dumb-init: the web server hangs, its health check times out
-    stack.exec("webserver", "bash", "-c", "kill -STOP -1")
-    frozen_at["webserver"] = time.monotonic()
+    # every process of the webserver and of the triggerer but dumb-init: they hang, their checks fail
+    for service in ("webserver", "triggerer"):
+        stack.exec(service, "bash", "-c", "kill -STOP -1")
+        frozen_at[service] = time.monotonic()
     healed: dict[str, float] = {}
     deadline = time.monotonic() + RECOVERY_BOUND
     while len(healed) < len(services):
@@ -197,7 +199,7 @@ def test_restore_brings_a_wiped_stack_back(fault_stack, backup, figures):
     assert wiped["fernet_key"] != backup["state"]["fernet_key"]
 
     t0 = time.monotonic()
-    stack.compose("stop", "webserver", "scheduler")
+    stack.compose("stop", "webserver", "scheduler", "triggerer")
     airflow_init(stack, "restore", backup["in_container"])
     stack.up()
     figures.append(f"restore into a wiped stack, stop to healthy again: {time.monotonic() - t0:.0f} s")
@@ -235,7 +237,7 @@ def test_bad_files_and_a_stack_with_data_are_refused_and_nothing_changes(fault_s
         result = airflow_init(stack, "restore", path, check=False)
         assert result.returncode != 0 and message in result.stderr, (path, result.stderr)
 
-    stack.compose("stop", "webserver", "scheduler")
+    stack.compose("stop", "webserver", "scheduler", "triggerer")
     try:
         result = airflow_init(stack, "restore", good, check=False)
         assert result.returncode != 0, result.stderr

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from support.stack import PROJECT_SERVICES
 
 EXAMPLE = "LocalIngestionDagv2"
 
@@ -45,7 +46,7 @@ def is_logged_in(session: requests.Session, stack) -> bool:
 
 
 def test_every_container_is_healthy(stack):
-    for service in ("postgres", "webserver", "scheduler"):
+    for service in (s for s in PROJECT_SERVICES if s != "airflow-init"):
         (cid,) = stack.container_ids(service)
         assert stack.inspect(cid, "{{.State.Health.Status}}") == "healthy", service
 
@@ -57,7 +58,7 @@ def test_init_ran_once_and_succeeded(stack):
 
 
 def test_airflow_containers_run_as_airflow_uid_group_0(stack):
-    for service in ("webserver", "scheduler"):
+    for service in ("webserver", "scheduler", "triggerer"):
         out = stack.exec(service, "id", "-u").stdout.strip(), stack.exec(service, "id", "-g").stdout.strip()
         assert out == (stack.setting("AIRFLOW_UID"), "0"), service
 

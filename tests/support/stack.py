@@ -22,7 +22,7 @@ from support.net import free_port
 REPO = Path(__file__).resolve().parents[2]
 # What a user's clone holds that the stack needs; local state (logs, data, keys, venvs) is left out.
 # The services of docker-compose.yaml (test overrides may add others).
-PROJECT_SERVICES = ("postgres", "airflow-init", "webserver", "scheduler")
+PROJECT_SERVICES = ("postgres", "airflow-init", "webserver", "scheduler", "triggerer")
 _NOT_COPIED = {".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", "test-artifacts", "benchmarks"}
 
 
@@ -191,8 +191,8 @@ class Stack:
         self.api.set_paused(dag_id, False)
         return self.api.create_run(dag_id, logical_date, conf)
 
-    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 300) -> str:
-        """Poll until the run finishes; returns its final state."""
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 300, poll: float = 0.2) -> str:
+        """Poll every `poll` seconds until the run finishes; returns its final state."""
         deadline = time.monotonic() + timeout
         while True:
             state = self.api.run(dag_id, run_id)["state"]
@@ -200,7 +200,7 @@ class Stack:
                 return state
             if time.monotonic() > deadline:
                 raise AssertionError(f"{dag_id}/{run_id} still {state} after {timeout} s")
-            time.sleep(0.2)
+            time.sleep(poll)
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
         return self.api.task_instances(dag_id, run_id)
