@@ -1,4 +1,4 @@
-# Shared by scripts/entrypoint.sh and scripts/probe.sh (sourced, not run).
+# Shared by scripts/entrypoint.sh, probe.sh and backup.sh (sourced, not run).
 
 # The metadata database's URL as libpq (pg_isready, psql) takes it: without SQLAlchemy's "+psycopg2".
 libpq_url() {

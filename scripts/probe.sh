@@ -11,7 +11,7 @@
 # A heartbeat is read from the job table with psql: what `airflow jobs check --job-type X --hostname
 # $HOSTNAME` asks, without that command's Airflow CLI start (seconds of CPU per check), and what the
 # scheduler's own health server (:8974/health) answers, without that server: a process of its own
-# (27-40 MiB) that the stack turns off (AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK). A hung loop stops
+# (~20 MiB) that the stack turns off (AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK). A hung loop stops
 # heartbeating; so does a stuck DAG processor (apache/airflow#49689).
 set -euo pipefail
 
