@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,6 @@ DEFERRED_DAG = Path(__file__).parent / "dags" / "deferred_sensor.py"
 @pytest.fixture(scope="session")
 def deferred_run(stack):
     """One run of a DAG whose sensor defers to the triggerer: (run id, task states seen while polling)."""
-    import time
-
     shutil.copy(DEFERRED_DAG, stack.dir / "dags")
     stack.wait_for_dag("deferred_sensor", timeout=90)
     run_id = stack.trigger("deferred_sensor")
