@@ -15,6 +15,8 @@
 #   entrypoint.sh scheduler [ARGS...]
 #                               Airflow 2: the scheduler; Airflow 3: the scheduler and, beside it in
 #                               this container, `airflow dag-processor` (3.x parses DAGs there).
+#   entrypoint.sh retention     the retention service: old logs, metadata and downloads deleted
+#                               at start and periodically (scripts/retention.sh).
 #   entrypoint.sh <anything>    wait for the database, then hand over to /entrypoint, so
 #                               `airflow db upgrade` (2.x), `bash` ... work as with the official image.
 #
@@ -226,6 +228,10 @@ case "${1:-}" in
         ;;
 esac
 wait_for_database
+if [[ "${1:-}" == retention ]]; then
+    # through /entrypoint, which gives an AIRFLOW_UID without a passwd entry one (the Airflow CLI needs it)
+    exec /entrypoint bash /opt/airflow/scripts/retention.sh run
+fi
 if (( AIRFLOW_MAJOR >= 3 )); then
     case "${1:-}" in
         webserver)

@@ -42,6 +42,8 @@ def download(url: str, dest_dir: str | Path) -> Path:
     if dest.is_file() and dest.stat().st_size > 0:
         # Only validated files are ever renamed to this name, so it is complete.
         log.info("reusing %s (already downloaded)", dest)
+        # its time of last use: the stack's data/ retention deletes files unused for N days
+        os.utime(dest)
         return dest
     dest_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=dest_dir, prefix=f".{name}.", suffix=".part")

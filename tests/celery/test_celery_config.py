@@ -12,7 +12,8 @@ import yaml
 from support.stack import COMPOSE_V1, COMPOSE_V2, REPO, compose_installed
 
 FILES = ["-f", "docker-compose.yaml", "-f", "docker-compose.celery.yaml"]
-AIRFLOW_SERVICES = ("airflow-init", "webserver", "scheduler", "triggerer", "airflow-worker", "flower")
+AIRFLOW_SERVICES = ("airflow-init", "webserver", "scheduler", "triggerer", "retention", "airflow-worker",
+                    "flower")
 
 
 @pytest.fixture(params=[COMPOSE_V1, COMPOSE_V2], ids=["compose-v1", "compose-v2"])

@@ -2,6 +2,7 @@
 
 import gzip
 import os
+import time
 
 import pytest
 from support.taxidata import make_trips, write_csv, write_parquet
@@ -32,9 +33,13 @@ def test_download_and_reuse(http_server, month_file, tmp_path):
     path = download(f"{http_server.url}/{NAME}", dest)
     assert path == dest / NAME
     assert path.read_bytes() == month_file.read_bytes()
+    week_ago = time.time() - 7 * 86400
+    os.utime(path, (week_ago, week_ago))
     assert download(f"{http_server.url}/{NAME}", dest) == path
     assert http_server.hits[f"/{NAME}"] == 1  # the complete file was reused
     assert _leftovers(dest) == [NAME]
+    # ... and marked as used now: data/ retention counts from the last use, not the download
+    assert path.stat().st_mtime > week_ago + 86400
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs Linux's /dev/full")

@@ -22,7 +22,7 @@ from support.net import free_port
 REPO = Path(__file__).resolve().parents[2]
 # What a user's clone holds that the stack needs; local state (logs, data, keys, venvs) is left out.
 # The services of docker-compose.yaml (test overrides may add others).
-PROJECT_SERVICES = ("postgres", "airflow-init", "webserver", "scheduler", "triggerer")
+PROJECT_SERVICES = ("postgres", "airflow-init", "webserver", "scheduler", "triggerer", "retention")
 _NOT_COPIED = {".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", "test-artifacts", "benchmarks"}
 
 
