@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 from support.stack import (
     COMPOSE_V1,
@@ -13,6 +16,9 @@ from support.stack import (
 
 # Destructive lifecycle tests (restart, down/up, stop) run after everything else that shares the stack.
 LAST = "lifecycle"
+# Tests that wait for what started with the stack (tests/stack/dags/long_task.py): after the others,
+# which the wait overlaps, and before the lifecycle tests, which would end it.
+LATE = "late"
 # Tests about what only one major has (2: the course's DAGs as written; 3: the DAG processor).
 AIRFLOW2_ONLY, AIRFLOW3_ONLY = "airflow2_only", "airflow3_only"
 # Tests whose proof another test gives on both majors: run on .env's major only (CI's 30 minutes).
@@ -35,7 +41,8 @@ def pytest_collection_modifyitems(config, items):
         items[:] = [item for item in items if item not in deselected]
     # one stack at a time: every test of the 2.x stack, then every test of the 3.x stack; within each,
     # the destructive lifecycle tests last
-    items.sort(key=lambda item: (_stack_param(item), item.get_closest_marker(LAST) is not None))
+    items.sort(key=lambda item: (_stack_param(item), item.get_closest_marker(LAST) is not None,
+                                 item.get_closest_marker(LATE) is not None))
 
 
 def _stack_param(item) -> str:
@@ -44,6 +51,7 @@ def _stack_param(item) -> str:
 
 def pytest_configure(config):
     config.addinivalue_line("markers", f"{LAST}: restarts or stops the shared stack; runs last")
+    config.addinivalue_line("markers", f"{LATE}: waits for what started with the shared stack; runs late")
     config.addinivalue_line("markers",
                             f"{AIRFLOW2_ONLY}: about what only Airflow 2 has; not run on the 3.x stack")
     config.addinivalue_line("markers",
@@ -70,12 +78,18 @@ STACKS = {
 }
 
 
+# In the shared stacks' dags/ before they start (it runs at once, for four minutes).
+LONG_TASK_DAG = Path(__file__).parent / "dags" / "long_task.py"
+
+
 @pytest.fixture(scope="session", params=list(STACKS))
 def stack(request, tmp_path_factory, figures, artifacts_dir):
     version = request.param
     compose = COMPOSE_V1 if version != DEFAULT_AIRFLOW_VERSION and compose_installed(COMPOSE_V1) else None
-    s = stack_with_test_services(tmp_path_factory.mktemp(f"stack-{version}"), env=STACKS[version],
+    s = stack_with_test_services(tmp_path_factory.mktemp(f"stack-{version}"),
+                                 "tests/stack/docker-compose.compressed-time.yaml", env=STACKS[version],
                                  compose=compose)
+    shutil.copy(LONG_TASK_DAG, s.dir / "dags")
     try:  # a stack that never gets healthy is torn down too
         s.up_seconds = s.up()
         uid = s.setting("AIRFLOW_UID")
