@@ -1,7 +1,7 @@
-"""A task longer than every timeout that could kill it completes, on both majors: four minutes under a
-20 s task-token lifetime (Airflow 3) and a 60 s heartbeat timeout
-(tests/stack/docker-compose.compressed-time.yaml). The task (tests/stack/dags/long_task.py) started with
-the shared stack; this waits for its end."""
+"""A task longer than every timeout that could kill it completes, on both majors: four minutes, longer than
+twelve 20 s task-token lifetimes (Airflow 3, compressed in tests/stack/docker-compose.compressed-time.yaml)
+and than the product's heartbeat timeout (airflow-common.yaml). The task (tests/stack/dags/long_task.py)
+started with the shared stack; this waits for its end."""
 
 from __future__ import annotations
 
@@ -17,13 +17,14 @@ def airflow_setting(stack, section: str, key: str) -> str:
     return out.strip().splitlines()[-1]
 
 
-def test_the_timeouts_are_compressed(stack):
+def test_the_timeouts_are_shorter_than_the_task(stack):
     """What the long task outlives is really in effect (the names differ per major)."""
     if stack.major >= 3:
         assert airflow_setting(stack, "execution_api", "jwt_expiration_time") == "20"
-        assert airflow_setting(stack, "scheduler", "task_instance_heartbeat_timeout") == "60"
+        heartbeat_timeout = airflow_setting(stack, "scheduler", "task_instance_heartbeat_timeout")
     else:
-        assert airflow_setting(stack, "scheduler", "scheduler_zombie_task_threshold") == "60"
+        heartbeat_timeout = airflow_setting(stack, "scheduler", "scheduler_zombie_task_threshold")
+    assert int(heartbeat_timeout) < 240
 
 
 def test_a_four_minute_task_outlives_twelve_token_lifetimes_and_succeeds(stack, figures):

@@ -1,7 +1,7 @@
 """Test DAG (in the shared stacks' dags/ from the start, see tests/stack/conftest.py): one task of four
-minutes, longer than twelve task-token lifetimes and four heartbeat timeouts of the test stacks
-(tests/stack/docker-compose.compressed-time.yaml). Unpaused and @once: it starts with the stack, so the
-tests wait for it only at the end. Runs on both majors."""
+minutes, longer than twelve task-token lifetimes of the test stacks
+(tests/stack/docker-compose.compressed-time.yaml) and than the stack's heartbeat timeout. Unpaused and
+@once: it starts with the stack, so the tests wait for it only at the end. Runs on both majors."""
 
 import pendulum
 
