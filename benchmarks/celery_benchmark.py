@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "celery")]
 
 from celery_stack import HERE, CeleryStack  # noqa: E402
-from support.stack import Stack, _dotenv, compose_command  # noqa: E402
+from support.stack import Stack, compose_command, dotenv_settings  # noqa: E402
 
 DAG_ID = "celery_benchmark"
 TASKS = 40
@@ -74,7 +74,7 @@ def main() -> None:
     parser.add_argument("--no-build", action="store_true", help="use the image as it is")
     args = parser.parse_args()
 
-    plain_parallelism = _dotenv(ROOT / ".env")["AIRFLOW_PARALLELISM"]
+    plain_parallelism = dotenv_settings(ROOT / ".env")["AIRFLOW_PARALLELISM"]
     celery_parallelism = args.celery_parallelism or args.workers * args.concurrency
     print(f"{TASKS} tasks x {args.seconds:g} s sleep; compose: {' '.join(compose_command())}")
     print(f"plain:  LocalExecutor, parallelism {plain_parallelism} (.env)")

@@ -10,8 +10,10 @@ from support.stack import (
     COMPOSE_V1,
     DEFAULT_AIRFLOW_VERSION,
     OTHER_AIRFLOW_VERSION,
+    REPO,
     Stack,
     compose_installed,
+    dotenv_settings,
 )
 
 # Destructive lifecycle tests (restart, down/up, stop) run after everything else that shares the stack.
@@ -80,6 +82,8 @@ STACKS = {
 
 # In the shared stacks' dags/ before they start (it runs at once, for four minutes).
 LONG_TASK_DAG = Path(__file__).parent / "dags" / "long_task.py"
+# ... holding one task slot meanwhile: one more than .env's, so the other tests have .env's number.
+LONG_TASK_SLOT = {"AIRFLOW_PARALLELISM": str(int(dotenv_settings(REPO / ".env")["AIRFLOW_PARALLELISM"]) + 1)}
 
 
 @pytest.fixture(scope="session", params=list(STACKS))
@@ -87,8 +91,8 @@ def stack(request, tmp_path_factory, figures, artifacts_dir):
     version = request.param
     compose = COMPOSE_V1 if version != DEFAULT_AIRFLOW_VERSION and compose_installed(COMPOSE_V1) else None
     s = stack_with_test_services(tmp_path_factory.mktemp(f"stack-{version}"),
-                                 "tests/stack/docker-compose.compressed-time.yaml", env=STACKS[version],
-                                 compose=compose)
+                                 "tests/stack/docker-compose.compressed-time.yaml",
+                                 env={**STACKS[version], **LONG_TASK_SLOT}, compose=compose)
     shutil.copy(LONG_TASK_DAG, s.dir / "dags")
     try:  # a stack that never gets healthy is torn down too
         s.up_seconds = s.up()

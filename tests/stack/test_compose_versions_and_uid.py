@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 import yaml
-from support.stack import COMPOSE_V1, COMPOSE_V2, PROJECT_SERVICES, REPO, compose_installed
+from support.stack import COMPOSE_V1, COMPOSE_V2, PROJECT_SERVICES, REPO, compose_installed, dotenv_settings
 
 
 @pytest.mark.parametrize("cmd", [COMPOSE_V1, COMPOSE_V2], ids=["compose-v1", "compose-v2"])
@@ -35,17 +35,12 @@ def test_compose_file_is_accepted(cmd):
         == sched["environment"]
     assert init["user"] == "0:0" and init["restart"] == "no"
     for service in components:
-        assert service["user"] == f"{_dotenv_value('AIRFLOW_UID')}:0"
+        assert service["user"] == f"{dotenv_settings(REPO / '.env')['AIRFLOW_UID']}:0"
         assert service["restart"] == "unless-stopped"
         assert {d: c["condition"] for d, c in service["depends_on"].items()} == {
             "postgres": "service_healthy", "airflow-init": "service_completed_successfully",
             # the scheduler and triggerer stop before the API server they report to (Airflow 3)
             **({"webserver": "service_started"} if service in (sched, trig) else {})}
-
-
-def _dotenv_value(name: str) -> str:
-    lines = (REPO / ".env").read_text().splitlines()
-    return next(line.split("=", 1)[1] for line in lines if line.startswith(f"{name}="))
 
 
 @pytest.mark.parametrize("cmd", [COMPOSE_V1, COMPOSE_V2], ids=["compose-v1", "compose-v2"])

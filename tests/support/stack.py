@@ -64,10 +64,11 @@ class Stack:
     """One compose project: `up`, wait until healthy, talk to the REST API, tear down."""
 
     def __init__(self, workdir: Path, *, env: dict[str, str] | None = None,
-                 compose: list[str] | None = None, override_files: tuple[str, ...] = ()):
+                 compose: list[str] | None = None, override_files: tuple[str, ...] = (),
+                 port: int | None = None):
         self.dir = copy_project(workdir / "project")
         self.project = f"alite-{uuid.uuid4().hex[:8]}"
-        self.port = free_port()
+        self.port = port or free_port()  # the host port of the UI and API (AIRFLOW_WEB_PORT)
         self.compose_cmd = compose or compose_command()
         self.files = ["docker-compose.yaml", *override_files]
         self.env = {**os.environ, "COMPOSE_PROJECT_NAME": self.project,
@@ -108,7 +109,7 @@ class Stack:
 
     def setting(self, name: str) -> str:
         """A setting as compose sees it: this stack's environment, else its .env."""
-        return self.env.get(name) or _dotenv(self.dir / ".env")[name]
+        return self.env.get(name) or dotenv_settings(self.dir / ".env")[name]
 
     def build(self) -> None:
         self.compose("build")
@@ -209,7 +210,7 @@ class Stack:
         return self.api.task_log(dag_id, run_id, task_id, try_number)
 
 
-def _dotenv(path: Path) -> dict[str, str]:
+def dotenv_settings(path: Path) -> dict[str, str]:
     values = {}
     for line in path.read_text().splitlines():
         if line.strip() and not line.lstrip().startswith("#") and "=" in line:
@@ -218,6 +219,6 @@ def _dotenv(path: Path) -> dict[str, str]:
     return values
 
 
-DEFAULT_AIRFLOW_VERSION = _dotenv(REPO / ".env")["AIRFLOW_VERSION"]
+DEFAULT_AIRFLOW_VERSION = dotenv_settings(REPO / ".env")["AIRFLOW_VERSION"]
 # The release .env does not pick: the stack tests run it too, so both majors are tested either way.
 OTHER_AIRFLOW_VERSION = AIRFLOW3_VERSION if DEFAULT_AIRFLOW_VERSION.startswith("2.") else AIRFLOW2_VERSION
