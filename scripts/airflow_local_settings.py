@@ -1,5 +1,8 @@
 """Loaded by every Airflow process at start (Airflow imports it from $AIRFLOW_HOME/config).
 
+On Airflow 2 only, the DAGs page shows a warning that Airflow 2 is end of life, naming the upgrade
+command (Airflow's own dashboard alerts, DASHBOARD_UIALERTS).
+
 A forked child must never use the database connections its parent had pooled: both would talk over
 one socket. Airflow 2.11's scheduler forks its health-check server (and its log server) after its
 pool already holds a connection, so a /health request at the wrong moment steals the reply to the
@@ -10,7 +13,32 @@ connections (https://docs.sqlalchemy.org/en/20/core/pooling.html#using-connectio
 
 import os
 
-__all__: list[str] = []  # nothing here overrides Airflow's settings
+__all__: list[str] = []  # nothing else here overrides Airflow's settings
+
+# The image records its release (Dockerfile: AIRFLOW_LITE_AIRFLOW_VERSION).
+_AIRFLOW_VERSION = os.environ.get("AIRFLOW_LITE_AIRFLOW_VERSION", "")
+EOL_MESSAGE = (
+    f"Airflow {_AIRFLOW_VERSION or '2'} is end of life since 2026-04-22 and gets no security fixes. "
+    "Upgrade to Airflow 3.3.2 with: ./airflow-lite upgrade 3.3.2 "
+    "(it checks your DAGs, backs up, and rolls back by itself if anything fails; docs/cli.md)"
+)
+
+
+class _DashboardAlerts(list):
+    """Airflow 2's DASHBOARD_UIALERTS, filled when the webserver first reads it: UIAlert lives in
+    airflow.www (Flask), which the scheduler and every task would otherwise import for nothing."""
+
+    def __iter__(self):
+        if not self:
+            from airflow.www.utils import UIAlert
+
+            self.append(UIAlert(EOL_MESSAGE, category="warning"))
+        return super().__iter__()
+
+
+if _AIRFLOW_VERSION.startswith("2."):
+    DASHBOARD_UIALERTS = _DashboardAlerts()
+    __all__.append("DASHBOARD_UIALERTS")
 
 
 def _fresh_connection_pool_in_child() -> None:

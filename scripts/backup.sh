@@ -5,7 +5,7 @@
 #   docker compose run --rm airflow-init backup
 #       writes backups/airflow-lite-<UTC time>.tar (mode 600: it holds the keys): the metadata
 #       database, the taxi database (if created yet) and the generated keys, with a manifest.
-#   docker compose stop webserver scheduler triggerer
+#   docker compose stop webserver scheduler triggerer retention
 #   docker compose run --rm airflow-init restore backups/<file>.tar [--force]
 #   docker compose up -d
 #       checks the whole file first (manifest, checksums, readable dumps); refuses a stack that
@@ -168,7 +168,7 @@ restore() {
     local others
     others="$(sql "${ADMIN_URL}" "SELECT count(*) FROM pg_stat_activity WHERE datname IN ('${META_DB}', '${TAXI_DB}') AND pid <> pg_backend_pid()")"
     ((others == 0)) || die "${others} connections to the databases are open: stop the components first" \
-        "(docker compose stop webserver scheduler triggerer; with Celery also airflow-worker flower); nothing was changed"
+        "(docker compose stop webserver scheduler triggerer retention; with Celery also airflow-worker flower); nothing was changed"
     local found
     found="$(existing_data)"
     if [[ -n "${found}" && ${force} == 0 ]]; then

@@ -33,11 +33,25 @@ def search_path(roots: list[Path]):
 def _module_exists(name: str) -> bool | None:
     """True/False, or None when finding it raised something else (a broken parent package)."""
     try:
-        return importlib.util.find_spec(name) is not None
+        if importlib.util.find_spec(name) is not None:
+            return True
     except ModuleNotFoundError:
-        return False
+        pass
     except Exception:  # noqa: BLE001 - a parent package failing to import: not ours to judge
         return None
+    if name.split(".")[0] != "airflow":
+        return False
+    # Airflow 3 still serves moved modules at their old names (airflow.operators.bash -> the standard
+    # provider) through its deprecation shims, which find_spec does not see: only importing tells.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            importlib.import_module(name)
+            return True
+        except ImportError:
+            return False
+        except Exception:  # noqa: BLE001
+            return None
 
 
 def _missing_names(module: str, names: list[str]) -> list[str]:
