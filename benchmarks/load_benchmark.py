@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "plugins"), str(ROOT / "tests")]
 from stack.conftest import stack_with_test_services  # noqa: E402
-from stack_benchmark import idle_memory  # noqa: E402
+from support.memory import container_memory  # noqa: E402
 from support.stack_taxi import psql, serve_month  # noqa: E402
 
 FANOUT = '''
@@ -55,7 +55,7 @@ class Sampler(threading.Thread):
 
     def run(self):
         while not self.done.is_set():
-            for name, used in idle_memory(self.stack).items():
+            for name, used in container_memory(self.stack).items():
                 self.peak[name] = max(self.peak.get(name, 0), used)
             ids = self.stack.container_ids("scheduler")
             health = self.stack.inspect(ids[0], "{{.State.Health.Status}}") if ids else "gone"

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import re
 import statistics
 import subprocess
 import sys
@@ -25,10 +24,10 @@ from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support.memory import container_memory, process_memory  # noqa: E402
 from support.stack import AIRFLOW2_VERSION, AIRFLOW3_VERSION, Stack  # noqa: E402
 
 EXAMPLE = "LocalIngestionDagv2"
-UNITS = {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "kB": 1e3, "MB": 1e6, "GB": 1e9}
 NEW_DAG = '''
 import pendulum
 from airflow import DAG
@@ -38,50 +37,10 @@ with DAG("{dag_id}", schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz=
 '''
 
 
-def to_bytes(text: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)\s*([A-Za-z]+)", text.strip()).groups()
-    return float(number) * UNITS[unit]
-
-
 def image_size(image: str) -> int:
     out = subprocess.run(["docker", "image", "inspect", "-f", "{{.Size}}", image],
                          capture_output=True, text=True, check=True)
     return int(out.stdout.strip())
-
-
-def process_memory(stack: Stack) -> dict[str, list[tuple[float, str]]]:
-    """Container name -> [(bytes, command line)] of its processes, largest first: the proportional set
-    size (shared pages split among the processes sharing them) from /proc/PID/smaps_rollup on this
-    host. Needs root: Airflow 3 makes its task supervisors (the LocalExecutor's workers) non-dumpable,
-    so not even their own user may read their memory maps."""
-    usage = {}
-    for cid in stack.container_ids():
-        name = stack.inspect(cid, "{{.Name}}").lstrip("/").removeprefix(f"{stack.project}-")
-        pids = subprocess.run(["docker", "top", cid, "-eo", "pid"], capture_output=True, text=True,
-                              check=True).stdout.split()[1:]
-        rows = []
-        for pid in pids:
-            try:
-                rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
-                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:90]
-            except FileNotFoundError:
-                continue  # ended meanwhile
-            pss_kb = int(re.search(r"^Pss:\s+(\d+)", rollup, re.M)[1])
-            rows.append((pss_kb * 1024.0, cmd))
-        usage[name] = sorted(rows, reverse=True)
-    return usage
-
-
-def idle_memory(stack: Stack) -> dict[str, float]:
-    """Container name without the project prefix ("webserver-1") -> bytes in use."""
-    ids = stack.container_ids()
-    out = subprocess.run(["docker", "stats", "--no-stream", "--format", "{{.Name}}\t{{.MemUsage}}", *ids],
-                         capture_output=True, text=True, check=True).stdout
-    usage = {}
-    for line in out.splitlines():
-        name, mem = line.split("\t")
-        usage[name.removeprefix(f"{stack.project}-")] = to_bytes(mem.split("/")[0])
-    return usage
 
 
 def idle_cpu(stack: Stack, samples: int = 10) -> dict[str, float]:
@@ -110,7 +69,7 @@ def measure(version: str, with_processes: bool) -> dict:
             figures["healthy"] = stack.up(timeout=300)
             stack.wait_for_dag(EXAMPLE, timeout=120)
             time.sleep(30)  # the stack settles after start
-            figures["fresh"] = idle_memory(stack)
+            figures["fresh"] = container_memory(stack)
             durations, server_side = [], []
             stack.api.set_paused(EXAMPLE, False)  # once: ▶ creates a run, unpausing is another action
             for _ in range(5):
@@ -137,7 +96,7 @@ def measure(version: str, with_processes: bool) -> dict:
             for _ in range(USE_RUNS - len(durations)):  # 20 runs in all, then idle
                 assert stack.wait_for_run(EXAMPLE, stack.trigger(EXAMPLE), timeout=120) == "success"
             time.sleep(60)
-            figures["memory"] = idle_memory(stack)
+            figures["memory"] = container_memory(stack)
             figures["processes"] = process_memory(stack) if with_processes else {}
             figures["cpu"] = idle_cpu(stack)
         finally:
