@@ -12,10 +12,20 @@
 #
 # A slow start is never punished: failures count only once the component has been healthy since
 # this start, or when it is older than AIRFLOW_LITE_START_GRACE seconds (a component that hangs
-# at start is healed too, just later).
+# at start is healed too, just later). (Airflow 3's api-server, busy building its task-execution API
+# right after its first answer, passes its probe meanwhile: scripts/probe.sh.)
+#
+# Frozen to healthy again within 60 s (tests/stack/test_faults.py, benchmarks/recovery_benchmark.py): 3
+# failures in a row end a hung webserver 15-18 s after it stops answering (checks 3 s apart, each
+# giving up after 3 s: scripts/probe.sh, docker-compose.yaml), and a scheduler or triggerer 10-15 s
+# after its heartbeat turned 20 s old (checks 5 s apart); the restart and the first passing check
+# take another 10-35 s (the webserver the longest). A busy component is not taken for a hung one: it
+# would have to fail 3 checks in a row (no answer to /health within 3 s for 15 s and more; no
+# heartbeat for 30 s and more); a slow answer or a Postgres restart costs one. (6 checks 5 s apart,
+# each probe up to 8 s: 62-89 s.)
 set -uo pipefail
 
-MAX_FAILURES="${AIRFLOW_LITE_UNHEALTHY_EXIT_AFTER:-6}"
+MAX_FAILURES="${AIRFLOW_LITE_UNHEALTHY_EXIT_AFTER:-3}"
 START_GRACE="${AIRFLOW_LITE_START_GRACE:-180}"
 PROBE_TIMEOUT="${AIRFLOW_LITE_HEALTH_TIMEOUT:-8}"
 # "<start time of PID 1> <failures> <healthy since this start: 0|1>"
