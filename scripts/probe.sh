@@ -20,7 +20,7 @@
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # libpq_url
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # metadata_sql
 
 major="${AIRFLOW_LITE_AIRFLOW_VERSION%%.*}"
 
@@ -49,8 +49,7 @@ warming_up() {
 # heartbeat every 5 s by default).
 job_alive() {
     local age
-    age="$(psql --dbname="$(libpq_url)" --no-psqlrc --quiet --tuples-only --no-align \
-        --set ON_ERROR_STOP=1 --set job_type="$1" --set host="${HOSTNAME}" <<'SQL'
+    age="$(metadata_sql --set job_type="$1" --set host="${HOSTNAME}" <<'SQL'
 SELECT coalesce(extract(epoch FROM now() - max(latest_heartbeat))::int::text, 'never')
 FROM job WHERE job_type = :'job_type' AND state = 'running' AND hostname = :'host';
 SQL

@@ -15,7 +15,7 @@
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # libpq_url
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # metadata_sql
 
 LOGS_DIR="${AIRFLOW_HOME:-/opt/airflow}/logs"
 DATA_DIR="${TAXI_DATA_DIR:-/opt/airflow/data}"
@@ -45,15 +45,11 @@ fi
 # What the healthcheck allows beyond a window before it calls the cleanup stuck: two passes.
 SLACK_MINUTES=$((2 * INTERVAL))
 
-sql() {
-    psql --dbname="$(libpq_url)" --no-psqlrc --quiet --tuples-only --no-align --set ON_ERROR_STOP=1 "$@"
-}
-
 # The metadata cutoff, SLACK minutes before "now - AIRFLOW_DB_RETENTION_DAYS", and never later than
 # the start of the oldest running DAG run: `airflow db clean` deletes by age, table by table, so a
 # run still running (and its task instances, XComs, logs) must be younger than the cutoff.
 metadata_cutoff() {
-    sql --set days="${DB_DAYS}" --set slack="$1" <<'SQL'
+    metadata_sql --set days="${DB_DAYS}" --set slack="$1" <<'SQL'
 SELECT least(now() - make_interval(days => :days, mins => :slack),
              (SELECT min(start_date) FROM dag_run WHERE state = 'running'))
 SQL
@@ -117,7 +113,7 @@ overdue() {
     fi
     if [[ "${DB_DAYS}" != off ]]; then
         # the audit log table: every task and run writes to it, and only the cleanup deletes from it
-        sql --set cutoff="$(metadata_cutoff "${SLACK_MINUTES}")" <<'SQL'
+        metadata_sql --set cutoff="$(metadata_cutoff "${SLACK_MINUTES}")" <<'SQL'
 SELECT 'metadata: log table rows since ' || min(dttm) FROM log WHERE dttm < :'cutoff' HAVING count(*) > 0
 SQL
     fi
