@@ -12,6 +12,11 @@
 #   retention.sh pass    one pass of the metadata and data/ cleanup, now.
 #   retention.sh check   the healthcheck: fails while anything is overdue (older than its window
 #                        and two passes), so a hung or dead cleanup is restarted and cleans at start.
+#
+# Compressed time, for benchmarks only (benchmarks/docker-compose.soak.yaml): AIRFLOW_LITE_RETENTION_DAY_MINUTES
+# makes a window's "day" that many minutes, so that an hour's soak sees retention at work. /clean-logs
+# of the 2.11.2 and 3.3.2 images counts whole days only (find -mtime; minutes came later, apache/airflow#61855),
+# so in compressed time logs are trimmed here with the same find, in minutes.
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -37,6 +42,11 @@ days() {
 LOG_DAYS="$(days AIRFLOW_LITE_LOG_RETENTION_DAYS)"
 DB_DAYS="$(days AIRFLOW_LITE_DB_RETENTION_DAYS)"
 DATA_DAYS="$(days AIRFLOW_LITE_DATA_RETENTION_DAYS)"
+DAY_MINUTES="${AIRFLOW_LITE_RETENTION_DAY_MINUTES:-1440}"
+if [[ ! "${DAY_MINUTES}" =~ ^[1-9][0-9]*$ ]]; then
+    log "ERROR: AIRFLOW_LITE_RETENTION_DAY_MINUTES=${DAY_MINUTES}: give a whole number of minutes (1 or more)"
+    exit 2
+fi
 INTERVAL="${AIRFLOW_LITE_CLEANUP_INTERVAL_MINUTES:?AIRFLOW_CLEANUP_INTERVAL_MINUTES is not set (.env)}"
 if [[ ! "${INTERVAL}" =~ ^[1-9][0-9]*$ ]]; then
     log "ERROR: AIRFLOW_CLEANUP_INTERVAL_MINUTES=${INTERVAL} in .env: give a whole number of minutes (1 or more)"
@@ -49,8 +59,8 @@ SLACK_MINUTES=$((2 * INTERVAL))
 # the start of the oldest running DAG run: `airflow db clean` deletes by age, table by table, so a
 # run still running (and its task instances, XComs, logs) must be younger than the cutoff.
 metadata_cutoff() {
-    metadata_sql --set days="${DB_DAYS}" --set slack="$1" <<'SQL'
-SELECT least(now() - make_interval(days => :days, mins => :slack),
+    metadata_sql --set minutes="$((DB_DAYS * DAY_MINUTES + $1))" <<'SQL'
+SELECT least(now() - make_interval(mins => :minutes),
              (SELECT min(start_date) FROM dag_run WHERE state = 'running'))
 SQL
 }
@@ -70,8 +80,23 @@ clean_metadata() {
 clean_data() {
     [[ "${DATA_DAYS}" == off || ! -d "${DATA_DIR}" ]] && return 0
     log "data: deleting files not used for ${DATA_DAYS} days, and partial downloads older than a day"
-    find "${DATA_DIR}" -type f -name '.*.part' -mmin +1440 -print -delete
-    find "${DATA_DIR}" -type f ! -name '.*.part' -mmin +$((DATA_DAYS * 1440)) -print -delete
+    find "${DATA_DIR}" -type f -name '.*.part' -mmin +"${DAY_MINUTES}" -print -delete
+    # (hidden files are not downloads: data/.gitkeep, which keeps the folder in git, stays)
+    find "${DATA_DIR}" -type f ! -name '.*' -mmin +$((DATA_DAYS * DAY_MINUTES)) -print -delete
+}
+
+# The log groomer: the image's own, trimming at start and then every FREQUENCY minutes (its knobs);
+# in compressed time the same trim in minutes (see the top).
+groom_logs() {
+    if (( DAY_MINUTES == 1440 )); then
+        AIRFLOW__LOG_RETENTION_DAYS="${LOG_DAYS}" AIRFLOW__LOG_CLEANUP_FREQUENCY_MINUTES="${INTERVAL}" \
+            exec /clean-logs
+    fi
+    while true; do
+        find "${LOGS_DIR}" -type f -name '*.log' -mmin +$((LOG_DAYS * DAY_MINUTES)) -delete || true
+        find "${LOGS_DIR}" -mindepth 1 -type d -empty -delete || true
+        sleep $((INTERVAL * 60))
+    done
 }
 
 # One pass of what /clean-logs does not do. A failure is reported and retried at the next pass;
@@ -84,11 +109,10 @@ pass() {
 run() {
     log "keeping logs ${LOG_DAYS} days, metadata ${DB_DAYS} days, data/ ${DATA_DAYS} days;" \
         "a pass now and every ${INTERVAL} minutes"
+    (( DAY_MINUTES == 1440 )) || log "compressed time (benchmark): a day is ${DAY_MINUTES} minutes"
     local children=()
     if [[ "${LOG_DAYS}" != off ]]; then
-        # The image's own groomer: trims at start, then every FREQUENCY minutes (its knobs).
-        AIRFLOW__LOG_RETENTION_DAYS="${LOG_DAYS}" AIRFLOW__LOG_CLEANUP_FREQUENCY_MINUTES="${INTERVAL}" \
-            /clean-logs &
+        groom_logs &
         children+=($!)
     fi
     (while true; do pass; sleep $((INTERVAL * 60)); done) &
@@ -105,11 +129,14 @@ run() {
 overdue() {
     if [[ "${LOG_DAYS}" != off ]] && [[ -d "${LOGS_DIR}" ]]; then
         # /clean-logs deletes by whole days (find -mtime +N: N+1 days old)
-        find "${LOGS_DIR}" -type f -name '*.log' -mmin +$(( (LOG_DAYS + 1) * 1440 + SLACK_MINUTES )) \
+        local log_minutes=$(( (LOG_DAYS + 1) * 1440 ))
+        (( DAY_MINUTES == 1440 )) || log_minutes=$(( LOG_DAYS * DAY_MINUTES ))
+        find "${LOGS_DIR}" -type f -name '*.log' -mmin +$(( log_minutes + SLACK_MINUTES )) \
             -printf 'log file %p\n' -quit
     fi
     if [[ "${DATA_DAYS}" != off ]] && [[ -d "${DATA_DIR}" ]]; then
-        find "${DATA_DIR}" -type f -mmin +$(( DATA_DAYS * 1440 + SLACK_MINUTES )) -printf 'data file %p\n' -quit
+        find "${DATA_DIR}" -type f \( ! -name '.*' -mmin +$(( DATA_DAYS * DAY_MINUTES + SLACK_MINUTES )) -o \
+            -name '.*.part' -mmin +$(( DAY_MINUTES + SLACK_MINUTES )) \) -printf 'data file %p\n' -quit
     fi
     if [[ "${DB_DAYS}" != off ]]; then
         # the audit log table: every task and run writes to it, and only the cleanup deletes from it

@@ -23,6 +23,7 @@ FILES = {
     "data/yellow/yellow_tripdata_2019-01.csv.gz": 10,    # not used for 7 days: deleted
     "data/yellow/yellow_tripdata_2019-02.csv.gz": 3,     # kept
     "data/yellow/.yellow_tripdata_2019-03.csv.gz.x1.part": 2,  # a partial download a day old: deleted
+    "data/.gitkeep": 30,  # not a download (git keeps the folder with it): kept
 }
 DELETED = {path for path, days in FILES.items() if days in (40, 10, 2)}
 
