@@ -9,17 +9,17 @@ log lines) and, every --load-every-minutes, one month of LocalIngestionDag (its 
 month is cleared and loaded again), from generated files served inside the stack by taxi-files
 (tests/stack/docker-compose.test.yaml).
 
-Retention (the retention service, .env "Retention"): the shortest windows the settings take (1 day
-each) and a cleanup pass every 5 minutes, unless --no-retention turns them all off. Its windows are
-whole days, so in a run of an hour or two it deletes nothing: the 30-day projection of each disk figure
-is printed unbounded (the fitted line at 30 days) and bounded by its window (start + slope x window,
-the steady state that retention keeps it at). Only a run longer than a window shows the flat line itself.
+Retention (the retention service, .env "Retention"): windows of 1 day each in compressed time, a day
+lasting --day-minutes (benchmarks/docker-compose.soak.yaml), and a cleanup pass every
+--cleanup-minutes, unless --no-retention turns them all off. Each disk figure's slope is printed before
+its window has passed (what it grows by without retention) and after (with it: flat is the target),
+with the 30-day projection of the latter.
 The stack: a copy of the repo with its own compose project and a UI port in 18200-18299, removed at the
 end (--keep leaves it up).
 
     .venv/bin/python benchmarks/soak_benchmark.py --version 2.11.2|3.3.2 [--minutes 60]
-        [--sample-seconds 60] [--load-every-minutes 5] [--warmup-minutes 15] [--no-retention] [--keep]
-        [--csv samples.csv] [--processes]
+        [--sample-seconds 60] [--load-every-minutes 5] [--warmup-minutes 15] [--day-minutes 10]
+        [--cleanup-minutes 3] [--no-retention] [--keep] [--csv samples.csv] [--processes]
     (a short trial: --minutes 12 --sample-seconds 30 --load-every-minutes 3)
 
 Memory of a container: the cgroup's usage minus its inactive file cache (what docker stats shows), read
@@ -30,7 +30,7 @@ the change of each process's PSS from the warm-up to the end (root).
 Disk: allocated blocks (du) of the stack's logs/ and data/, pg_database_size of both databases.
 
 Targets (2 cores), each major: memory slope under 10 MiB/hour for every container after the first
-15 minutes; with retention set to minutes, disk use flat once past the window (here: bounded by it).
+15 minutes; with retention set to minutes, disk use flat once past the window.
 """
 
 from __future__ import annotations
@@ -65,10 +65,8 @@ PORTS = range(18200, 18300)
 LOAD_TIMEOUT = 600.0
 MIB, HOUR, HOURS_30_DAYS = 2**20, 3600.0, 30 * 24
 MEMORY_TARGET_MIB_PER_HOUR = 10.0
-RETENTION = {"AIRFLOW_LOG_RETENTION_DAYS": "1", "AIRFLOW_DB_RETENTION_DAYS": "1",
-             "AIRFLOW_DATA_RETENTION_DAYS": "1", "AIRFLOW_CLEANUP_INTERVAL_MINUTES": "5"}
-NO_RETENTION = {**{k: "off" for k in RETENTION if k.endswith("_DAYS")},
-                "AIRFLOW_CLEANUP_INTERVAL_MINUTES": "360"}
+WINDOWS = ("AIRFLOW_LOG_RETENTION_DAYS", "AIRFLOW_DB_RETENTION_DAYS", "AIRFLOW_DATA_RETENTION_DAYS")
+OVERRIDES = ("tests/stack/docker-compose.test.yaml", "benchmarks/docker-compose.soak.yaml")
 # disk figure -> the retention setting whose window bounds it (None: nothing deletes from it)
 DISK = {"logs": "AIRFLOW_LOG_RETENTION_DAYS", "data": "AIRFLOW_DATA_RETENTION_DAYS",
         "metadata_db": "AIRFLOW_DB_RETENTION_DAYS", "taxi_db": None, "docker_logs": None}
@@ -195,7 +193,9 @@ class Soak:
 @dataclass
 class Loads:
     """LocalIngestionDag one month at a time: its catch-up through 2021 (max_active_runs=1) advanced by
-    unpausing it until a run ends, then pausing it; with every month loaded, the oldest is cleared."""
+    unpausing it until a run ends, then pausing it; with every month loaded, the oldest run still in
+    the metadata database (retention deletes old ones; `airflow db clean` keeps a DAG's latest) is
+    cleared."""
 
     stack: Stack
     done: list[tuple[str, str, float]] = field(default_factory=list)  # (month, state, seconds)
@@ -217,7 +217,8 @@ class Loads:
         runs = self._runs()
         self.before = {r["dag_run_id"]: r.get("end_date") for r in runs}
         pending = [r for r in runs if r["state"] in {"queued", "running"}]
-        if not pending and {self._month(r) for r in runs} >= set(MONTHS):
+        loaded = {self._month(r) for r in runs} | {m for m, state, _ in self.done if state == "success"}
+        if not pending and runs and loaded >= set(MONTHS):
             oldest = min(runs, key=lambda r: r.get("end_date") or "")
             self.stack.api.clear_run(LOAD_DAG, oldest["dag_run_id"])
             self.before[oldest["dag_run_id"]] = "cleared"
@@ -324,28 +325,29 @@ def print_memory(samples: list[Sample], names: list[str], warmup: float) -> None
               "shared_buffers (128 MiB by default): a rise bounded by that")
 
 
-def print_disk(samples: list[Sample], windows: dict[str, str]) -> None:
-    elapsed_h = samples[-1].t / HOUR
-    print(f"\nDisk (MiB): least-squares slope per hour over the whole run ({elapsed_h * 60:.0f} min), "
-          "and at 30 days: unbounded (the line at 30 days) and bounded by the retention window "
-          "(start + slope x window)")
-    print(f"{'':<13}{'start':>10}{'end':>10}{'slope/h':>10}{'30 d linear':>13}{'window':>9}"
-          f"{'30 d bounded':>14}")
+def print_disk(samples: list[Sample], window_minutes: dict[str, float], pass_minutes: float) -> None:
+    """Each disk figure's slope before its retention window has passed (its growth without retention)
+    and after it, once two cleanup passes more have run (with retention: flat is the target)."""
+    print(f"\nDisk (MiB): least-squares slope per hour before the retention window has passed (growth "
+          f"without retention) and after it and two passes ({2 * pass_minutes:.0f} min), with the "
+          "30-day projection of the latter")
+    print(f"{'':<13}{'start':>9}{'window':>9}{'at flat':>9}{'end':>9}{'before/h':>10}{'after/h':>10}"
+          f"{'30 d':>9}")
     for key, setting in DISK.items():
-        start, slope = fit([(s.t / HOUR, s.disk[key] / MIB) for s in samples])
-        window = windows.get(setting, "off") if setting else "none"
-        days = min(float(window), 30.0) if window.isdigit() else 30.0
-        print(f"{key:<13}{samples[0].disk[key] / MIB:10.2f}{samples[-1].disk[key] / MIB:10.2f}{slope:+10.2f}"
-              f"{start + slope * HOURS_30_DAYS:13.1f}{(window + ' d') if window.isdigit() else window:>9}"
-              f"{start + slope * days * 24:14.1f}")
-    longest = max((float(w) for w in windows.values() if w.isdigit()), default=None)
-    if longest is not None and elapsed_h < longest * 24:
-        print(f"  the run ({elapsed_h:.1f} h) is shorter than the windows: retention could not delete "
-              "anything yet, so the flat line past the window is not seen here; 'bounded' is where it "
-              "would level off")
-    print("  data/ and taxi_db grow with new months only (12 in 2021, then the same ones again): "
-          "their linear projection overstates a longer run; docker_logs (the containers' output) is "
-          "capped by Docker's json-file rotation where the compose files set one (max-size x max-file)")
+        points = [(s.t / HOUR, s.disk[key] / MIB) for s in samples]
+        window = window_minutes.get(setting) if setting else None
+        flat_from = (window + 2 * pass_minutes) / 60 if window else 0.0
+        before = [p for p in points if window and p[0] <= window / 60]
+        after = [p for p in points if p[0] >= flat_from]
+        label = f"{window:.0f} min" if window else ("off" if setting else "none")
+        start_after, slope_after = fit(after) if len(after) > 1 else (float("nan"), float("nan"))
+        print(f"{key:<13}{points[0][1]:9.2f}{label:>9}"
+              + (f"{at(samples, flat_from * HOUR).disk[key] / MIB:9.2f}" if window else f"{'-':>9}")
+              + f"{points[-1][1]:9.2f}"
+              + (f"{fit(before)[1]:+10.2f}" if len(before) > 1 else f"{'-':>10}")
+              + f"{slope_after:+10.2f}{start_after + slope_after * HOURS_30_DAYS:9.1f}")
+    print("  taxi_db grows with new months only (12 in 2021, then the same ones reloaded); docker_logs "
+          "(the containers' output) is capped by Docker's json-file rotation (max-size x max-file)")
 
 
 def print_processes(before: dict, after: dict, limit: int = 12) -> None:
@@ -378,8 +380,12 @@ def write_csv(path: Path, samples: list[Sample], names: list[str]) -> None:
 
 
 def soak(args: argparse.Namespace, workdir: Path) -> None:
-    windows = NO_RETENTION if args.no_retention else RETENTION
-    stack = Stack(workdir, override_files=("tests/stack/docker-compose.test.yaml",), port=free_port(),
+    if args.no_retention:
+        windows = {**{k: "off" for k in WINDOWS}, "AIRFLOW_CLEANUP_INTERVAL_MINUTES": "360"}
+    else:
+        windows = {**{k: "1" for k in WINDOWS}, "AIRFLOW_CLEANUP_INTERVAL_MINUTES": str(args.cleanup_minutes),
+                   "SOAK_RETENTION_DAY_MINUTES": str(args.day_minutes)}
+    stack = Stack(workdir, override_files=OVERRIDES, port=free_port(),
                   env={"AIRFLOW_VERSION": args.version, "TAXI_URL_TEMPLATE": TEST_URL_TEMPLATE, **windows})
     (stack.dir / "test-files").mkdir()
     for i, month in enumerate(MONTHS):
@@ -410,8 +416,8 @@ def soak(args: argparse.Namespace, workdir: Path) -> None:
     finally:
         if args.keep:
             print(f"\n--keep: the stack is still up. Remove it with:\n  cd {stack.dir} && "
-                  f"COMPOSE_PROJECT_NAME={stack.project} docker compose -f docker-compose.yaml "
-                  "-f tests/stack/docker-compose.test.yaml down -v")
+                  f"COMPOSE_PROJECT_NAME={stack.project} docker compose "
+                  + " ".join(f"-f {f}" for f in stack.files) + " down -v")
         else:
             stack.down()
 
@@ -470,7 +476,9 @@ def run(args: argparse.Namespace, stack: Stack, windows: dict[str, str], service
           + ("" if "retention" in services else " (no retention service: no effect)"))
     print_table(samples, names)
     print_memory(samples, names, warmup)
-    print_disk(samples, windows if "retention" in services else {})
+    minutes = {k: float(windows[k]) * args.day_minutes for k in WINDOWS
+               if "retention" in services and windows[k] != "off"}
+    print_disk(samples, minutes, args.cleanup_minutes)
     if args.processes and snapshots.get("warmup"):
         print_processes(snapshots["warmup"], snapshots["end"])
     if "retention" in services:
@@ -490,6 +498,9 @@ def main() -> None:
     parser.add_argument("--load-every-minutes", type=float, default=5)
     parser.add_argument("--warmup-minutes", type=float, default=15,
                         help="memory slopes start here (at most half the run)")
+    parser.add_argument("--day-minutes", type=int, default=10,
+                        help="compressed time: how many minutes a retention window's day lasts")
+    parser.add_argument("--cleanup-minutes", type=int, default=3, help="minutes between cleanup passes")
     parser.add_argument("--no-retention", action="store_true", help="every retention window off")
     parser.add_argument("--keep", action="store_true", help="leave the stack up (prints how to remove it)")
     parser.add_argument("--csv", type=Path, help="write every sample to this CSV file")

@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 # What a user's clone holds that the stack needs; local state (logs, data, keys, venvs) is left out.
 # The services of docker-compose.yaml (test overrides may add others).
 PROJECT_SERVICES = ("postgres", "airflow-init", "webserver", "scheduler", "triggerer", "retention")
-_NOT_COPIED = {".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", "test-artifacts", "benchmarks"}
+_NOT_COPIED = {".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", "test-artifacts"}
 
 
 # The two releases the repo supports; .env picks one (DEFAULT_AIRFLOW_VERSION, below).
