@@ -29,7 +29,8 @@ DELETED = {path for path, days in FILES.items() if days in (40, 10, 2)}
 
 
 def write_aged_files(stack, service: str, files: dict[str, int]) -> None:
-    script = "".join(f"mkdir -p \"$(dirname '{path}')\" && echo x > '{path}' "
+    # (rm first: a file of the clone, such as data/.gitkeep, belongs to whoever cloned it)
+    script = "".join(f"mkdir -p \"$(dirname '{path}')\" && rm -f '{path}' && echo x > '{path}' "
                      f"&& touch -d '-{days} days' '{path}'\n" for path, days in files.items())
     stack.exec(service, "bash", "-c", f"cd /opt/airflow && {script}")
 
