@@ -80,7 +80,7 @@ STACKS = {
 }
 
 
-# In the shared stacks' dags/ before they start (it runs at once, for four minutes).
+# In the shared stacks' dags/ before they start (it runs at once, for three minutes).
 LONG_TASK_DAG = Path(__file__).parent / "dags" / "long_task.py"
 # ... holding one task slot meanwhile: one more than .env's, so the other tests have .env's number.
 LONG_TASK_SLOT = {"AIRFLOW_PARALLELISM": str(int(dotenv_settings(REPO / ".env")["AIRFLOW_PARALLELISM"]) + 1)}
