@@ -3,29 +3,34 @@ asserts nothing): up -d to healthy, trigger to success of the example DAG (media
 (median of 3), idle memory per container fresh and after use (60 s after 20 runs of the example DAG),
 idle CPU, image size over the official image; with --processes, where the memory after use goes, per
 process (proportional set size, shared pages split between the processes sharing them). One stack at a
-time, the same machine, the same run.
+time, the same machine, the same run. With --baseline REF, the repo as it was at REF (a commit, a tag)
+is measured in the same run, each major's baseline just before the current stack, and the current
+figures are also printed as ratios of the baseline's.
 
-    .venv/bin/python benchmarks/stack_benchmark.py [--versions 2.11.2 3.3.2] [--processes]
+    .venv/bin/python benchmarks/stack_benchmark.py [--versions 2.11.2 3.3.2] [--processes] [--baseline REF]
 
 Targets (2 cores), both majors: idle after use <= 1.0 GiB (stretch 900 MiB), trigger to success <= 1.5 s,
-idle CPU no higher than before the triggerer (~13 % of one core); new DAG listed <= 15 s.
+idle CPU no higher than before the triggerer (~13 % of one core: `--baseline 3bbf987`, the stack when
+that target was set); new DAG listed <= 15 s.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import random
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from support.memory import container_memory, process_memory  # noqa: E402
-from support.stack import AIRFLOW2_VERSION, AIRFLOW3_VERSION, Stack  # noqa: E402
+from support.memory import cgroup_cpu_seconds, container_memory, containers, process_memory  # noqa: E402
+from support.stack import AIRFLOW2_VERSION, AIRFLOW3_VERSION, REPO, Stack  # noqa: E402
 
 EXAMPLE = "LocalIngestionDagv2"
 NEW_DAG = '''
@@ -43,14 +48,26 @@ def image_size(image: str) -> int:
     return int(out.stdout.strip())
 
 
-def idle_cpu(stack: Stack, samples: int = 10) -> dict[str, float]:
-    """Container name without the project prefix -> mean CPU in % of one core over `samples` readings
-    of `docker stats` (each over about a second)."""
-    ids = stack.container_ids()
+IDLE_CPU_SECONDS = 60
+
+
+def idle_cpu(stack: Stack) -> dict[str, float]:
+    """Container name without the project prefix -> mean CPU in % of one core over a whole minute: the
+    CPU time its cgroup used (healthchecks included) in IDLE_CPU_SECONDS, which spans two DAG-parse cycles
+    and a dozen healthchecks. Where the host's cgroups cannot be read, `docker stats` readings instead
+    (each over about a second: they move by several points from one run to the next)."""
+    ids = containers(stack)
+    before = {name: cgroup_cpu_seconds(cid) for name, cid in ids.items()}
+    if None not in before.values():
+        t0 = time.monotonic()
+        time.sleep(IDLE_CPU_SECONDS)
+        after = {name: cgroup_cpu_seconds(cid) for name, cid in ids.items()}
+        elapsed = time.monotonic() - t0
+        return {name: 100 * (after[name] - before[name]) / elapsed for name in ids}
     readings: dict[str, list[float]] = {}
-    for _ in range(samples):
-        out = subprocess.run(["docker", "stats", "--no-stream", "--format", "{{.Name}}\t{{.CPUPerc}}", *ids],
-                             capture_output=True, text=True, check=True).stdout
+    for _ in range(IDLE_CPU_SECONDS // 2):
+        out = subprocess.run(["docker", "stats", "--no-stream", "--format", "{{.Name}}\t{{.CPUPerc}}",
+                              *ids.values()], capture_output=True, text=True, check=True).stdout
         for line in out.splitlines():
             name, cpu = line.split("\t")
             readings.setdefault(name.removeprefix(f"{stack.project}-"), []).append(float(cpu.rstrip("%")))
@@ -60,9 +77,9 @@ def idle_cpu(stack: Stack, samples: int = 10) -> dict[str, float]:
 USE_RUNS = 20
 
 
-def measure(version: str, with_processes: bool) -> dict:
+def measure(version: str, with_processes: bool, source: Path = REPO) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        stack = Stack(Path(tmp), env={"AIRFLOW_VERSION": version})
+        stack = Stack(Path(tmp), env={"AIRFLOW_VERSION": version}, source=source)
         stack.build()
         figures = {"image": stack.image, "extra": image_size(stack.image) - image_size(stack.base_image)}
         try:
@@ -104,16 +121,32 @@ def measure(version: str, with_processes: bool) -> dict:
     return figures
 
 
+def checkout(ref: str, dest: Path) -> Path:
+    """The repo's files as committed at `ref`, in dest (git archive: no worktree left behind)."""
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", ref], capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(dest, filter="data")
+    return dest
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--versions", nargs="+", default=[AIRFLOW2_VERSION, AIRFLOW3_VERSION])
     parser.add_argument("--processes", action="store_true", help="memory after use per process (as root)")
+    parser.add_argument("--baseline", metavar="REF", help="also measure the repo as it was at this commit")
     args = parser.parse_args()
-    results = {version: measure(version, args.processes) for version in args.versions}
+    columns = []  # (heading, figures)
+    with tempfile.TemporaryDirectory() as tmp:
+        baseline = checkout(args.baseline, Path(tmp) / "baseline") if args.baseline else None
+        for version in args.versions:
+            if baseline:
+                columns.append((f"{version} @{args.baseline}", measure(version, args.processes, baseline)))
+            columns.append((version, measure(version, args.processes)))
 
     def row(label: str, cell) -> None:
-        print(f"{label:34s}" + "".join(f"{cell(results[v]):>22s}" for v in args.versions))
+        print(f"{label:38s}" + "".join(f"{cell(figures):>22s}" for _, figures in columns))
 
+    print(f"{'':38s}" + "".join(f"{heading:>22s}" for heading, _ in columns))
     row("Airflow", lambda r: r["image"].split(":")[1])
     row("up -d to all healthy", lambda r: f"{r['healthy']:.1f} s")
     row("trigger to success, median of 5", lambda r: f"{statistics.median(r['runs']):.2f} s")
@@ -121,7 +154,7 @@ def main() -> None:
     row("  ... to the run's end_date, median", lambda r: f"{statistics.median(r['runs_server']):.2f} s")
     row("new DAG file listed, median of 3", lambda r: f"{statistics.median(r['pickups']):.1f} s")
     row("  (the 3 files)", lambda r: " ".join(f"{d:.1f}" for d in r["pickups"]))
-    names = sorted({name for r in results.values() for name in r["memory"]})
+    names = sorted({name for _, r in columns for name in r["memory"]})
 
     def mib(usage: dict, name: str) -> str:
         return f"{usage[name] / 2**20:.0f} MiB" if name in usage else "-"
@@ -134,9 +167,17 @@ def main() -> None:
         row(f"idle CPU {name}", lambda r, n=name: f"{r['cpu'][n]:.1f} %" if n in r["cpu"] else "-")
     row("idle CPU total (% of one core)", lambda r: f"{sum(r['cpu'].values()):.1f} %")
     row("image over apache/airflow", lambda r: f"{r['extra'] / 1e6:.1f} MB")
-    for version in args.versions:
-        for container, rows in results[version]["processes"].items():
-            print(f"\n{version} {container}: {sum(b for b, _ in rows) / 2**20:.0f} MiB PSS after use")
+    if args.baseline:
+        print(f"\ncurrent / baseline @{args.baseline} (same run)")
+        for version in args.versions:
+            base, now = (figures for heading, figures in columns if heading.split()[0] == version)
+            ratios = {"idle CPU": (sum(now["cpu"].values()), sum(base["cpu"].values())),
+                      "trigger to success": (statistics.median(now["runs"]), statistics.median(base["runs"])),
+                      "idle memory after use": (sum(now["memory"].values()), sum(base["memory"].values()))}
+            print(f"  {version}: " + ", ".join(f"{what} {a / b:.2f}" for what, (a, b) in ratios.items()))
+    for heading, figures in columns:
+        for container, rows in figures["processes"].items():
+            print(f"\n{heading} {container}: {sum(b for b, _ in rows) / 2**20:.0f} MiB PSS after use")
             for size, cmd in rows:
                 if size >= 2**20:
                     print(f"  {size / 2**20:6.1f} MiB  {cmd}")

@@ -1,5 +1,6 @@
 """Memory of a running Stack's containers, for the benchmarks: per container (docker stats, or the same
-figure read from the container's cgroup) and per process (proportional set size, from the host's /proc).
+figure read from the container's cgroup) and per process (proportional set size, from the host's /proc);
+and the CPU time a container has used (its cgroup), for idle-CPU figures over a whole minute.
 """
 
 from __future__ import annotations
@@ -59,6 +60,27 @@ def cgroup_memory(container_id: str) -> tuple[float, float] | None:
                 return usage - int(stat["total_inactive_file"]), float(stat["total_rss"])
             usage = int((folder / "memory.current").read_text())  # v2
             return usage - int(stat["inactive_file"]), float(stat["anon"])
+        except (OSError, KeyError, ValueError):
+            continue
+    return None
+
+
+# Where a container's CPU-accounting cgroup is: cgroup v1 (cgroupfs or systemd driver), then v2.
+_CPU_CGROUP_DIRS = ("/sys/fs/cgroup/cpuacct/docker/{id}", "/sys/fs/cgroup/cpu,cpuacct/docker/{id}",
+                    "/sys/fs/cgroup/cpuacct/system.slice/docker-{id}.scope",
+                    "/sys/fs/cgroup/system.slice/docker-{id}.scope", "/sys/fs/cgroup/docker/{id}")
+
+
+def cgroup_cpu_seconds(container_id: str) -> float | None:
+    """CPU time (user + system, seconds) used so far by every process that ever ran in the container,
+    healthchecks and `docker exec`s included; None when the host's cgroups cannot be read here."""
+    for pattern in _CPU_CGROUP_DIRS:
+        folder = Path(pattern.format(id=container_id))
+        try:
+            if (folder / "cpuacct.usage").exists():  # v1: nanoseconds
+                return int((folder / "cpuacct.usage").read_text()) / 1e9
+            stat = dict(line.split() for line in (folder / "cpu.stat").read_text().splitlines())
+            return int(stat["usage_usec"]) / 1e6  # v2
         except (OSError, KeyError, ValueError):
             continue
     return None

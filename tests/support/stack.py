@@ -48,15 +48,15 @@ def compose_command() -> list[str]:
     return COMPOSE_V2 if compose_installed(COMPOSE_V2) else COMPOSE_V1
 
 
-def copy_project(dest: Path) -> Path:
+def copy_project(dest: Path, source: Path = REPO) -> Path:
     def ignore(directory: str, names: list[str]) -> set[str]:
         here = Path(directory)
         skipped = {n for n in names if n in _NOT_COPIED}
-        if here.name in {"logs", "data", "google", "backups"} and here.parent == REPO:
+        if here.name in {"logs", "data", "google", "backups"} and here.parent == source:
             skipped |= {n for n in names if n not in {".gitkeep", "README.md"}}
         return skipped
 
-    shutil.copytree(REPO, dest, ignore=ignore, symlinks=True)
+    shutil.copytree(source, dest, ignore=ignore, symlinks=True)
     return dest
 
 
@@ -65,8 +65,9 @@ class Stack:
 
     def __init__(self, workdir: Path, *, env: dict[str, str] | None = None,
                  compose: list[str] | None = None, override_files: tuple[str, ...] = (),
-                 port: int | None = None):
-        self.dir = copy_project(workdir / "project")
+                 port: int | None = None, source: Path = REPO):
+        # source: the repo to copy (another checkout of it for a benchmark's baseline)
+        self.dir = copy_project(workdir / "project", source)
         self.project = f"alite-{uuid.uuid4().hex[:8]}"
         self.port = port or free_port()  # the host port of the UI and API (AIRFLOW_WEB_PORT)
         self.compose_cmd = compose or compose_command()
