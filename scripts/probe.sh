@@ -44,20 +44,30 @@ warming_up() {
     return 1
 }
 
-# job_alive JOB_TYPE MAX_AGE: the newest running job of this type on this host (Airflow records
-# socket.getfqdn(), the container's hostname) heartbeated less than MAX_AGE seconds ago (jobs
-# heartbeat every 5 s by default).
-job_alive() {
-    local age
-    age="$(metadata_sql --set job_type="$1" --set host="${HOSTNAME}" <<'SQL'
-SELECT coalesce(extract(epoch FROM now() - max(latest_heartbeat))::int::text, 'never')
-FROM job WHERE job_type = :'job_type' AND state = 'running' AND hostname = :'host';
+# heartbeats_fresh JOB_TYPE MAX_AGE [JOB_TYPE MAX_AGE ...]: for each type, the newest running job on this
+# host (Airflow records socket.getfqdn(), the container's hostname) heartbeated less than MAX_AGE
+# seconds ago (jobs heartbeat every 5 s by default). One psql for all of them: each psql is a process
+# and a Postgres connection, and a check runs every few seconds for months.
+heartbeats_fresh() {
+    local -A max_age=()
+    local types=() rows job_type age stale=0
+    while (( $# )); do
+        max_age[$1]="$2"; types+=("$1"); shift 2
+    done
+    rows="$(metadata_sql --set host="${HOSTNAME}" --set types="${types[*]}" <<'SQL'
+SELECT t, coalesce(extract(epoch FROM now() - max(j.latest_heartbeat))::int::text, 'never')
+FROM unnest(string_to_array(:'types', ' ')) AS t
+LEFT JOIN job AS j ON j.job_type = t AND j.state = 'running' AND j.hostname = :'host'
+GROUP BY t;
 SQL
 )"
-    if [[ "${age}" == never ]] || (( age >= $2 )); then
-        echo "$1 on ${HOSTNAME}: last heartbeat ${age} s ago" >&2
-        return 1
-    fi
+    while IFS='|' read -r job_type age; do
+        if [[ "${age}" == never ]] || (( age >= max_age[${job_type}] )); then
+            echo "${job_type} on ${HOSTNAME}: last heartbeat ${age} s ago" >&2
+            stale=1
+        fi
+    done <<<"${rows}"
+    return "${stale}"
 }
 
 case "${1:?usage: probe.sh webserver|scheduler|triggerer}" in
@@ -69,11 +79,12 @@ case "${1:?usage: probe.sh webserver|scheduler|triggerer}" in
         fi
         ;;
     scheduler)
-        job_alive SchedulerJob 20
         if (( major >= 3 )); then
-            job_alive DagProcessorJob 60
+            heartbeats_fresh SchedulerJob 20 DagProcessorJob 60
+        else
+            heartbeats_fresh SchedulerJob 20
         fi
         ;;
-    triggerer) job_alive TriggererJob 20 ;;
+    triggerer) heartbeats_fresh TriggererJob 20 ;;
     *) echo "probe.sh: unknown component $1" >&2; exit 2 ;;
 esac

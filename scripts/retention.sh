@@ -58,11 +58,11 @@ SLACK_MINUTES=$((2 * INTERVAL))
 # The metadata cutoff, SLACK minutes before "now - AIRFLOW_DB_RETENTION_DAYS", and never later than
 # the start of the oldest running DAG run: `airflow db clean` deletes by age, table by table, so a
 # run still running (and its task instances, XComs, logs) must be younger than the cutoff.
+# In SQL, with psql variable :minutes the age in minutes (the healthcheck asks it in the same query).
+CUTOFF_SQL="least(now() - make_interval(mins => :minutes),
+                  (SELECT min(start_date) FROM dag_run WHERE state = 'running'))"
 metadata_cutoff() {
-    metadata_sql --set minutes="$((DB_DAYS * DAY_MINUTES + $1))" <<'SQL'
-SELECT least(now() - make_interval(mins => :minutes),
-             (SELECT min(start_date) FROM dag_run WHERE state = 'running'))
-SQL
+    metadata_sql --set minutes="$((DB_DAYS * DAY_MINUTES + $1))" <<<"SELECT ${CUTOFF_SQL}"
 }
 
 clean_metadata() {
@@ -140,9 +140,8 @@ overdue() {
     fi
     if [[ "${DB_DAYS}" != off ]]; then
         # the audit log table: every task and run writes to it, and only the cleanup deletes from it
-        metadata_sql --set cutoff="$(metadata_cutoff "${SLACK_MINUTES}")" <<'SQL'
-SELECT 'metadata: log table rows since ' || min(dttm) FROM log WHERE dttm < :'cutoff' HAVING count(*) > 0
-SQL
+        metadata_sql --set minutes="$((DB_DAYS * DAY_MINUTES + SLACK_MINUTES))" <<<"
+SELECT 'metadata: log table rows since ' || min(dttm) FROM log WHERE dttm < ${CUTOFF_SQL} HAVING count(*) > 0"
     fi
 }
 
