@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,8 @@ from support.stack import (
 
 # Destructive lifecycle tests (restart, down/up, stop) run after everything else that shares the stack.
 LAST = "lifecycle"
-# Tests that wait for what started with the stack (tests/stack/dags/long_task.py): after the others,
-# which the wait overlaps, and before the lifecycle tests, which would end it.
+# Tests that wait for what started with the stack (tests/stack/dags/long_task.py, retention_loop.sh):
+# after the others, which the wait overlaps, and before the lifecycle tests, which would end it.
 LATE = "late"
 # Tests about what only one major has (2: the course's DAGs as written; 3: the DAG processor).
 AIRFLOW2_ONLY, AIRFLOW3_ONLY = "airflow2_only", "airflow3_only"
@@ -84,6 +85,25 @@ STACKS = {
 LONG_TASK_DAG = Path(__file__).parent / "dags" / "long_task.py"
 # ... holding one task slot meanwhile: one more than .env's, so the other tests have .env's number.
 LONG_TASK_SLOT = {"AIRFLOW_PARALLELISM": str(int(dotenv_settings(REPO / ".env")["AIRFLOW_PARALLELISM"]) + 1)}
+# A one-off container of the retention service (`compose run`: the service's settings and healthcheck)
+# gets a data folder of its own: an overdue file in the shared data/ would turn the stack's own
+# retention service unhealthy, and restart it.
+ONE_OFF_DATA = {"TAXI_DATA_DIR": "/tmp/data"}
+# Beside the shared stacks once healthy, for about 90 s: the retention service's loop with a 1-minute
+# interval, in such a container; a late test (test_retention.py) reads what it printed.
+RETENTION_LOOP = Path(__file__).parent / "retention_loop.sh"
+RETENTION_LOOP_SETTINGS = {**ONE_OFF_DATA, "AIRFLOW_LITE_CLEANUP_INTERVAL_MINUTES": "1",
+                           "AIRFLOW_LITE_DB_RETENTION_DAYS": "off", "AIRFLOW_LITE_LOG_RETENTION_DAYS": "off"}
+
+
+def env_options(settings: dict[str, str]) -> list[str]:
+    """`compose run`'s options that set these variables in the container."""
+    return [arg for name, value in settings.items() for arg in ("-e", f"{name}={value}")]
+
+
+def start_retention_loop(s: Stack) -> subprocess.Popen:
+    return s.compose_in_background("run", "--rm", "--no-deps", *env_options(RETENTION_LOOP_SETTINGS),
+                                   "retention", "bash", "-c", RETENTION_LOOP.read_text())
 
 
 @pytest.fixture(scope="session", params=list(STACKS))
@@ -99,8 +119,12 @@ def stack(request, tmp_path_factory, figures, artifacts_dir):
         uid = s.setting("AIRFLOW_UID")
         figures.append(f"stack Airflow {version} ({' '.join(s.compose_cmd)}, AIRFLOW_UID={uid}): "
                        f"up -d to all healthy {s.up_seconds:.1f} s")
+        s.retention_loop = start_retention_loop(s)
         yield s
     finally:
+        if getattr(s, "retention_loop", None) and s.retention_loop.poll() is None:
+            s.retention_loop.kill()  # its test deselected: stop waiting (the container ends within 100 s)
+            s.retention_loop.wait()
         (artifacts_dir / f"stack-{version}.log").write_text(s.logs())
         s.down()
 

@@ -5,10 +5,12 @@ a DAG run still running, stays. Time is compressed by ageing files and rows, not
 from __future__ import annotations
 
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
+from stack.conftest import ONE_OFF_DATA, env_options
 from support.stack_taxi import psql
 
 pytestmark = pytest.mark.stack
@@ -37,6 +39,13 @@ def write_aged_files(stack, service: str, files: dict[str, int]) -> None:
 
 def existing(stack, paths) -> set[str]:
     return {p for p in paths if (stack.dir / p).exists()}
+
+
+def service_log(stack) -> str:
+    """What the stack's retention service printed (`compose logs` may add a one-off container's)."""
+    (cid,) = stack.container_ids("retention")
+    result = subprocess.run(["docker", "logs", cid], capture_output=True, text=True, check=True)
+    return result.stdout + result.stderr
 
 
 def rows(stack, table: str, run_id: str) -> int:
@@ -69,11 +78,11 @@ def retention_pass(stack):
     write_aged_files(stack, "retention", FILES)
     assert existing(stack, FILES) == set(FILES)
 
-    passes = stack.logs("retention").count(PASS_DONE)
+    passes = service_log(stack).count(PASS_DONE)
     t0 = time.monotonic()
     stack.compose("restart", "retention")
-    while stack.logs("retention").count(PASS_DONE) <= passes:
-        assert time.monotonic() - t0 < 120, stack.logs("retention")[-3000:]
+    while service_log(stack).count(PASS_DONE) <= passes:
+        assert time.monotonic() - t0 < 120, service_log(stack)[-3000:]
         time.sleep(1)
     seconds = time.monotonic() - t0
     running_after = stack.api.run("short_tasks", running)["state"]
@@ -96,7 +105,7 @@ def test_old_metadata_is_deleted_recent_history_and_a_running_run_stay(stack, re
     assert rows(stack, "dag_run", recent) == 1 and rows(stack, "task_instance", recent) == 2
     assert rows(stack, "xcom", recent) >= 1 and rows(stack, "log", recent) >= 1
     assert retention_pass["running_after"] == "running"
-    logs = stack.logs("retention")
+    logs = service_log(stack)
     assert "keeping logs 30 days, metadata 90 days, data/ 7 days" in logs
     # the pass deleted rows, and said where it stopped: before the running run's start, not at 90 days
     last = logs[logs.rindex("metadata: deleted"):].splitlines()[0]
@@ -107,18 +116,13 @@ def test_the_retention_service_is_healthy_after_its_pass(stack, retention_pass):
     stack.wait_healthy(timeout=60)
 
 
-# In a one-off container with a data folder of its own: an overdue file in the shared data/ would turn
-# the running service unhealthy (and restart it).
-ONE_OFF_DATA = ("-e", "TAXI_DATA_DIR=/tmp/data")
-
-
 def test_each_retention_can_be_turned_off(stack):
-    path = "/tmp/data/green/green_tripdata_2019-01.csv.gz"
-    off = ("-e", "AIRFLOW_LITE_DATA_RETENTION_DAYS=off", "-e", "AIRFLOW_LITE_DB_RETENTION_DAYS=off")
+    path = f"{ONE_OFF_DATA['TAXI_DATA_DIR']}/green/green_tripdata_2019-01.csv.gz"
+    off = env_options({"AIRFLOW_LITE_DATA_RETENTION_DAYS": "off", "AIRFLOW_LITE_DB_RETENTION_DAYS": "off"})
     script = (f"mkdir -p $(dirname {path}) && echo x > {path} && touch -d '-30 days' {path} "
               f"&& /opt/airflow/scripts/retention.sh pass && test -e {path}")
-    result = stack.compose("run", "--rm", "--no-deps", *ONE_OFF_DATA, *off, "retention", "bash", "-c", script,
-                           check=False)
+    result = stack.compose("run", "--rm", "--no-deps", *env_options(ONE_OFF_DATA), *off, "retention",
+                           "bash", "-c", script, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "metadata:" not in result.stderr and "data:" not in result.stderr
 
@@ -132,25 +136,9 @@ def test_a_bad_retention_setting_is_named(stack, setting, value):
     assert f"AIRFLOW_{setting}={value} in .env" in result.stderr
 
 
-@pytest.mark.env_major_only  # the loop is scripts/retention.sh's, the same on both majors
+@pytest.mark.late
 def test_passes_repeat_every_interval(stack):
-    """The service's loop with a 1-minute interval, in a one-off container beside the stack's: a
-    download past its window (7 days) after the first pass is deleted by the next one, without a restart.
-    (A minute past it: the container's healthcheck, which allows two passes more, must not restart it.)"""
-    path = "/tmp/data/fhv/fhv_tripdata_2019-01.csv.gz"
-    one_minute = ("-e", "AIRFLOW_LITE_CLEANUP_INTERVAL_MINUTES=1", "-e", "AIRFLOW_LITE_DB_RETENTION_DAYS=off",
-                  "-e", "AIRFLOW_LITE_LOG_RETENTION_DAYS=off")
-    script = f"""
-        timeout 100 /opt/airflow/scripts/retention.sh run &
-        sleep 15  # past the first pass
-        mkdir -p "$(dirname {path})" && echo x > {path}
-        touch -d "@$(( $(date +%s) - 7 * 86400 - 60 ))" {path}
-        for second in $(seq 75); do
-            [[ -e {path} ]] || {{ echo "deleted after $second s"; exit 0; }}
-            sleep 1
-        done
-        echo "not deleted by the next pass"; exit 1
-    """
-    result = stack.compose("run", "--rm", "--no-deps", *ONE_OFF_DATA, *one_minute, "retention", "bash", "-c",
-                           script, check=False)
-    assert result.returncode == 0 and "deleted after" in result.stdout, result.stdout + result.stderr
+    """tests/stack/retention_loop.sh: the service's loop with a 1-minute interval, started beside the stack
+    (tests/stack/conftest.py); its minute of waiting overlaps the other tests."""
+    stdout, stderr = stack.retention_loop.communicate(timeout=150)
+    assert stack.retention_loop.returncode == 0 and "deleted after" in stdout, stdout + stderr

@@ -78,17 +78,28 @@ class Stack:
         self.api = AirflowApi(self.base_url, self.major)
 
     # --- compose ---------------------------------------------------------------------------------
-    def compose(self, *args: str, check: bool = True, timeout: float = 600,
-                input: str | None = None) -> subprocess.CompletedProcess:
+    def compose_argv(self, *args: str) -> list[str]:
+        """The compose command line for this project's files."""
         cmd = [*self.compose_cmd]
         for f in self.files:
             cmd += ["-f", f]
-        result = subprocess.run([*cmd, *args], cwd=self.dir, env=self.env, capture_output=True,
+        return [*cmd, *args]
+
+    def compose(self, *args: str, check: bool = True, timeout: float = 600,
+                input: str | None = None) -> subprocess.CompletedProcess:
+        cmd = self.compose_argv(*args)
+        result = subprocess.run(cmd, cwd=self.dir, env=self.env, capture_output=True,
                                 text=True, timeout=timeout, input=input)
         if check and result.returncode != 0:
-            raise AssertionError(f"{' '.join(cmd + list(args))} failed ({result.returncode}):\n"
+            raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n"
                                  f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
         return result
+
+    def compose_in_background(self, *args: str) -> subprocess.Popen:
+        """Start a compose command and return at once; `.communicate()` waits for its output."""
+        return subprocess.Popen(self.compose_argv(*args), cwd=self.dir, env=self.env,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
 
     @property
     def image(self) -> str:
@@ -123,9 +134,11 @@ class Stack:
         return time.monotonic() - t0
 
     def container_ids(self, service: str | None = None, all_states: bool = False) -> list[str]:
-        """Containers of this project (running ones unless all_states), found by compose's labels:
-        `compose ps` differs between v1 (lists exited containers) and v2."""
-        cmd = ["docker", "ps", "-q", "--filter", f"label=com.docker.compose.project={self.project}"]
+        """Containers of this project's services (running ones unless all_states), found by compose's
+        labels: `compose ps` differs between v1 (lists exited containers) and v2. Not the one-off
+        containers of `compose run` that a test may keep running beside the stack."""
+        cmd = ["docker", "ps", "-q", "--filter", f"label=com.docker.compose.project={self.project}",
+               "--filter", "label=com.docker.compose.oneoff=False"]
         if service:
             cmd += ["--filter", f"label=com.docker.compose.service={service}"]
         if all_states:
