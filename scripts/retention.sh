@@ -61,8 +61,10 @@ SLACK_MINUTES=$((2 * INTERVAL))
 # In SQL, with psql variable :minutes the age in minutes (the healthcheck asks it in the same query).
 CUTOFF_SQL="least(now() - make_interval(mins => :minutes),
                   (SELECT min(start_date) FROM dag_run WHERE state = 'running'))"
+# metadata_minutes SLACK: the metadata window in minutes, plus SLACK minutes.
+metadata_minutes() { echo $((DB_DAYS * DAY_MINUTES + $1)); }
 metadata_cutoff() {
-    metadata_sql --set minutes="$((DB_DAYS * DAY_MINUTES + $1))" <<<"SELECT ${CUTOFF_SQL}"
+    metadata_sql --set minutes="$(metadata_minutes "$1")" <<<"SELECT ${CUTOFF_SQL}"
 }
 
 clean_metadata() {
@@ -140,7 +142,7 @@ overdue() {
     fi
     if [[ "${DB_DAYS}" != off ]]; then
         # the audit log table: every task and run writes to it, and only the cleanup deletes from it
-        metadata_sql --set minutes="$((DB_DAYS * DAY_MINUTES + SLACK_MINUTES))" <<<"
+        metadata_sql --set minutes="$(metadata_minutes "${SLACK_MINUTES}")" <<<"
 SELECT 'metadata: log table rows since ' || min(dttm) FROM log WHERE dttm < ${CUTOFF_SQL} HAVING count(*) > 0"
     fi
 }
