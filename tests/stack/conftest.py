@@ -15,6 +15,7 @@ from support.stack import (
     Stack,
     compose_installed,
     dotenv_settings,
+    env_options,
 )
 
 # Destructive lifecycle tests (restart, down/up, stop) run after everything else that shares the stack.
@@ -94,11 +95,6 @@ ONE_OFF_DATA = {"TAXI_DATA_DIR": "/tmp/data"}
 RETENTION_LOOP = Path(__file__).parent / "retention_loop.sh"
 RETENTION_LOOP_SETTINGS = {**ONE_OFF_DATA, "AIRFLOW_LITE_CLEANUP_INTERVAL_MINUTES": "1",
                            "AIRFLOW_LITE_DB_RETENTION_DAYS": "off", "AIRFLOW_LITE_LOG_RETENTION_DAYS": "off"}
-
-
-def env_options(settings: dict[str, str]) -> list[str]:
-    """`compose run`'s options that set these variables in the container."""
-    return [arg for name, value in settings.items() for arg in ("-e", f"{name}={value}")]
 
 
 def start_retention_loop(s: Stack) -> subprocess.Popen:

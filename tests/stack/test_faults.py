@@ -32,6 +32,7 @@ from support.faults import (
     restart_postgres,
     wait_for_copy,
 )
+from support.stack import env_options
 from support.stack_taxi import month_rows, pause, psql, run_month, serve_month
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
@@ -84,7 +85,7 @@ def test_failures_during_the_start_grace_do_not_count(fault_stack):
 
     def failing_probes(times: int, **env: str) -> list[str]:
         state = f"/tmp/probe-{len(env)}-{time.monotonic_ns()}"
-        opts = [x for k, v in {**env, "AIRFLOW_LITE_HEALTH_STATE": state}.items() for x in ("-e", f"{k}={v}")]
+        opts = env_options({**env, "AIRFLOW_LITE_HEALTH_STATE": state})
         for _ in range(times):
             probe = stack.compose("exec", "-T", *opts, "webserver", "/opt/airflow/scripts/healthcheck.sh",
                                   "false", check=False)

@@ -5,12 +5,12 @@ a DAG run still running, stays. Time is compressed by ageing files and rows, not
 from __future__ import annotations
 
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from stack.conftest import ONE_OFF_DATA, env_options
+from stack.conftest import ONE_OFF_DATA
+from support.stack import env_options
 from support.stack_taxi import psql
 
 pytestmark = pytest.mark.stack
@@ -39,13 +39,6 @@ def write_aged_files(stack, service: str, files: dict[str, int]) -> None:
 
 def existing(stack, paths) -> set[str]:
     return {p for p in paths if (stack.dir / p).exists()}
-
-
-def service_log(stack) -> str:
-    """What the stack's retention service printed (`compose logs` may add a one-off container's)."""
-    (cid,) = stack.container_ids("retention")
-    result = subprocess.run(["docker", "logs", cid], capture_output=True, text=True, check=True)
-    return result.stdout + result.stderr
 
 
 def rows(stack, table: str, run_id: str) -> int:
@@ -78,11 +71,11 @@ def retention_pass(stack):
     write_aged_files(stack, "retention", FILES)
     assert existing(stack, FILES) == set(FILES)
 
-    passes = service_log(stack).count(PASS_DONE)
+    passes = stack.service_log("retention").count(PASS_DONE)
     t0 = time.monotonic()
     stack.compose("restart", "retention")
-    while service_log(stack).count(PASS_DONE) <= passes:
-        assert time.monotonic() - t0 < 120, service_log(stack)[-3000:]
+    while stack.service_log("retention").count(PASS_DONE) <= passes:
+        assert time.monotonic() - t0 < 120, stack.service_log("retention")[-3000:]
         time.sleep(1)
     seconds = time.monotonic() - t0
     running_after = stack.api.run("short_tasks", running)["state"]
@@ -105,7 +98,7 @@ def test_old_metadata_is_deleted_recent_history_and_a_running_run_stay(stack, re
     assert rows(stack, "dag_run", recent) == 1 and rows(stack, "task_instance", recent) == 2
     assert rows(stack, "xcom", recent) >= 1 and rows(stack, "log", recent) >= 1
     assert retention_pass["running_after"] == "running"
-    logs = service_log(stack)
+    logs = stack.service_log("retention")
     assert "keeping logs 30 days, metadata 90 days, data/ 7 days" in logs
     # the pass deleted rows, and said where it stopped: before the running run's start, not at 90 days
     last = logs[logs.rindex("metadata: deleted"):].splitlines()[0]

@@ -172,6 +172,12 @@ class Stack:
         r = self.compose("logs", "--no-color", *([service] if service else []), check=False)
         return r.stdout + r.stderr
 
+    def service_log(self, service: str) -> str:
+        """What the service's container printed (`logs` may add a one-off `compose run` container's)."""
+        (cid,) = self.container_ids(service)
+        result = subprocess.run(["docker", "logs", cid], capture_output=True, text=True, check=True)
+        return result.stdout + result.stderr
+
     def exec(self, service: str, *cmd: str, check: bool = True, input: str | None = None
              ) -> subprocess.CompletedProcess:
         return self.compose("exec", "-T", service, *cmd, check=check, input=input)
@@ -222,6 +228,11 @@ class Stack:
 
     def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> str:
         return self.api.task_log(dag_id, run_id, task_id, try_number)
+
+
+def env_options(settings: dict[str, str]) -> list[str]:
+    """The `-e NAME=VALUE` options of `compose run` / `compose exec` that set these variables."""
+    return [arg for name, value in settings.items() for arg in ("-e", f"{name}={value}")]
 
 
 def dotenv_settings(path: Path) -> dict[str, str]:
