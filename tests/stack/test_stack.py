@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -117,6 +118,28 @@ def test_postgres_is_not_published_and_the_ui_only_on_loopback(stack):
     assert stack.inspect(pg, "{{json .NetworkSettings.Ports}}").count("HostPort") == 0
     (web,) = stack.container_ids("webserver")
     assert stack.inspect(web, '{{(index (index .NetworkSettings.Ports "8080/tcp") 0).HostIp}}') == "127.0.0.1"
+
+
+CLIENT_BINARY = r"/usr/lib/postgresql/\d+/bin/{tool}"
+
+
+def test_healthchecks_run_the_postgresql_clients_themselves_not_debians_perl_wrapper(stack):
+    """/usr/bin/psql and pg_isready are pg_wrapper, a Perl script costing ~20 ms of CPU per call before
+    the client itself; the healthchecks call them every few seconds (Dockerfile, docker-compose.yaml)."""
+    for tool in ("psql", "pg_isready", "pg_dump", "pg_restore"):
+        path = stack.exec("scheduler", "sh", "-c", f'readlink -f "$(command -v {tool})"').stdout.strip()
+        assert re.fullmatch(CLIENT_BINARY.format(tool=tool), path), f"{tool}: {path}"
+    # Postgres's check, under the official image's PATH, which ends with the server's directory
+    # (docker-library/postgres: `ENV PATH $PATH:/usr/lib/postgresql/$PG_MAJOR/bin`); it finds pg_wrapper
+    # first. (The stand-in puts that directory first.)
+    (pg,) = stack.container_ids("postgres")
+    kind, check = json.loads(stack.inspect(pg, "{{json .Config.Healthcheck.Test}}"))
+    assert kind == "CMD-SHELL" and check.count("exec pg_isready") == 1, check
+    env_prefix = check.split("exec pg_isready")[0]
+    official_path = "/usr/local/bin:/usr/bin:/bin:/usr/lib/postgresql/$PG_MAJOR/bin"
+    found = stack.exec("postgres", "sh", "-c", f'PATH="{official_path}"; {env_prefix}'
+                       """sh -c 'readlink -f "$(command -v pg_isready)"'""").stdout.strip()
+    assert re.fullmatch(CLIENT_BINARY.format(tool="pg_isready"), found), found
 
 
 def test_a_forked_airflow_process_never_shares_its_parents_database_connection(stack):
