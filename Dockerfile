@@ -20,7 +20,7 @@ USER root
 RUN set -e; \
     client_bin="$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin | sort -V | tail -n 1)"; \
     test -x "${client_bin}/psql" || { echo "no PostgreSQL client under /usr/lib/postgresql" >&2; exit 1; }; \
-    for tool in psql pg_isready pg_dump pg_restore; do ln -s "${client_bin}/${tool}" "/usr/local/bin/${tool}"; done
+    for tool in psql pg_isready pg_dump pg_restore; do ln -sf "${client_bin}/${tool}" "/usr/local/bin/${tool}"; done
 
 # As the airflow user (pip refuses root in this image). Naming apache-airflow and using the
 # image's own constraints keeps pip from moving Airflow or anything else the image pins.
