@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from support.api import form_login
 from support.stack import PROJECT_SERVICES
 
 EXAMPLE = "LocalIngestionDagv2"
@@ -25,14 +26,8 @@ with DAG("dropped_in_while_running", schedule=None, start_date=datetime(2024, 1,
 
 
 def login(stack, username: str, password: str) -> requests.Session:
-    """Log in through the web form, as a browser would (CSRF token included): the FAB auth manager's
-    form, at /login/ on Airflow 2 and /auth/login/ on Airflow 3."""
-    url = f"{stack.base_url}/login/" if stack.major < 3 else f"{stack.base_url}/auth/login/"
-    session = requests.Session()
-    page = session.get(url, timeout=30)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
-    session.post(url, data={"username": username, "password": password, "csrf_token": token}, timeout=30)
-    return session
+    """Log in through the web form, as a browser would (support.api.form_login)."""
+    return form_login(stack.base_url, stack.major, username, password)
 
 
 def is_logged_in(session: requests.Session, stack) -> bool:
