@@ -11,11 +11,11 @@ ARG AIRFLOW_VERSION
 # What scripts/ need to know about this image: which Airflow major runs its components.
 ENV AIRFLOW_LITE_AIRFLOW_VERSION=${AIRFLOW_VERSION}
 
-# The PostgreSQL client's own psql, pg_isready, pg_dump and pg_restore first on PATH. /usr/bin/psql
-# and the others are Debian's pg_wrapper, a Perl script that finds the newest installed client and
-# execs it: ~25 ms of CPU per call, twice what psql itself costs, and the healthchecks call psql
-# every few seconds for months (docs/memory.md). The same client pg_wrapper would pick, found once
-# here: the image's apt.postgresql.org client has no fixed major.
+# The PostgreSQL client's own psql, pg_isready, pg_dump and pg_restore in /usr/local/bin, ahead of
+# /usr/bin's on PATH: those are Debian's pg_wrapper, a Perl script that finds the newest installed
+# client and execs it: ~25 ms of CPU per call, twice what psql itself costs, and the healthchecks
+# call psql every few seconds for months (docs/memory.md). The same client pg_wrapper would pick,
+# found once here: the image's apt.postgresql.org client has no fixed major.
 USER root
 RUN set -e; \
     client_bin="$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin | sort -V | tail -n 1)"; \
