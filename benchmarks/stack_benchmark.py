@@ -79,8 +79,7 @@ USE_RUNS = 20
 
 def measure(version: str, with_processes: bool, source: Path = REPO) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        # the client logs in as the UI does: on 2.x, basic auth would cost the webserver ~0.1 s of CPU
-        # per call, the run's create and every poll, which a 3.x token does not (support.api)
+        # the REST client logs in as the UI does (why: support.api.AirflowApi, as_the_ui)
         stack = Stack(Path(tmp), env={"AIRFLOW_VERSION": version}, source=source, api_as_the_ui=True)
         stack.build()
         figures = {"image": stack.image, "extra": image_size(stack.image) - image_size(stack.base_image)}

@@ -125,8 +125,8 @@ def test_healthchecks_run_the_postgresql_clients_themselves_not_debians_perl_wra
         path = stack.exec("scheduler", "sh", "-c", f'readlink -f "$(command -v {tool})"').stdout.strip()
         assert re.fullmatch(CLIENT_BINARY.format(tool=tool), path), f"{tool}: {path}"
     # Postgres's check, under the official image's PATH, which ends with the server's directory
-    # (docker-library/postgres: `ENV PATH $PATH:/usr/lib/postgresql/$PG_MAJOR/bin`); it finds pg_wrapper
-    # first. (The stand-in puts that directory first.)
+    # (docker-library/postgres: `ENV PATH $PATH:/usr/lib/postgresql/$PG_MAJOR/bin`), so that a bare
+    # pg_isready finds pg_wrapper first; set here whatever PATH the running image has.
     (pg,) = stack.container_ids("postgres")
     kind, check = json.loads(stack.inspect(pg, "{{json .Config.Healthcheck.Test}}"))
     assert kind == "CMD-SHELL" and check.count("exec pg_isready") == 1, check
