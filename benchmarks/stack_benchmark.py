@@ -79,8 +79,7 @@ USE_RUNS = 20
 
 def measure(version: str, with_processes: bool, source: Path = REPO) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        # the REST client logs in as the UI does (why: support.api.AirflowApi, as_the_ui)
-        stack = Stack(Path(tmp), env={"AIRFLOW_VERSION": version}, source=source, api_as_the_ui=True)
+        stack = Stack(Path(tmp), env={"AIRFLOW_VERSION": version}, source=source)
         stack.build()
         figures = {"image": stack.image, "extra": image_size(stack.image) - image_size(stack.base_image)}
         try:

@@ -1,7 +1,11 @@
 """The REST API of a running stack, on either Airflow major, behind one small client.
 
-Airflow 2 serves API v1 with basic auth (AIRFLOW__API__AUTH_BACKENDS); Airflow 3 serves API v2 and wants
-a JWT from `POST /auth/token` as `Authorization: Bearer`. Tests say what they want (trigger a run, list
+Airflow 2 serves API v1; Airflow 3 serves API v2 and wants a JWT from `POST /auth/token` as
+`Authorization: Bearer`. On Airflow 2 the client logs in once through the web form and sends the session
+cookie (the `session` API backend of AIRFLOW__API__AUTH_BACKENDS), as the UI does: each basic-auth call
+hashes the password, ~0.1 s of the webserver's CPU, so a client polling a run with basic auth would take
+a third of a core from the stack it waits for. Basic auth itself, what users' scripts send, is tested by
+its own calls (test_stack.py's refusal test, `can_log_in`). Tests say what they want (trigger a run, list
 its task instances, read a log) and never build either URL themselves.
 """
 
@@ -20,26 +24,22 @@ def form_login(base_url: str, major: int, username: str, password: str,
     url = f"{base_url}/login/" if major < 3 else f"{base_url}/auth/login/"
     session = session or requests.Session()
     page = session.get(url, timeout=30)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
-    session.post(url, data={"username": username, "password": password, "csrf_token": token}, timeout=30)
+    page.raise_for_status()  # (a webserver restarting or without its database: a RequestException)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
+    if token is None:
+        raise AssertionError(f"GET {url}: no csrf_token in the login page: {page.text[:500]}")
+    session.post(url, data={"username": username, "password": password, "csrf_token": token.group(1)},
+                 timeout=30).raise_for_status()
     return session
 
 
 class AirflowApi:
-    def __init__(self, base_url: str, major: int, user: str = "airflow", password: str = "airflow",
-                 as_the_ui: bool = False):
-        """as_the_ui: on Airflow 2, log in once through the web form and send its session cookie (the API's
-        session backend), as the UI does, instead of basic auth: each basic-auth call hashes the password,
-        ~0.1 s of the webserver's CPU, which a client polling a run would take from the stack it times.
-        (Airflow 3's token costs no such thing.)"""
+    def __init__(self, base_url: str, major: int, user: str = "airflow", password: str = "airflow"):
         self.base_url, self.major = base_url, major
         self.username, self.password = user, password
         self.root = f"{base_url}/api/v1" if major < 3 else f"{base_url}/api/v2"
         self.session = requests.Session()
         self._token_at: float | None = None
-        self._form_login = as_the_ui and major < 3
-        if major < 3 and not self._form_login:
-            self.session.auth = (user, password)
 
     # --- plumbing -------------------------------------------------------------------------------
     def token(self, user: str | None = None, password: str | None = None) -> requests.Response:
@@ -49,12 +49,12 @@ class AirflowApi:
                              timeout=30)
 
     def _authenticate(self) -> None:
-        if self._form_login:
+        if self.major < 3:
             if "session" not in self.session.cookies:
                 form_login(self.base_url, self.major, self.username, self.password, self.session)
             return
         # a token lasts a day ([api_auth] jwt_expiration_time); a stack restart keeps the secret
-        if self.major < 3 or (self._token_at is not None and time.monotonic() - self._token_at < 3600):
+        if self._token_at is not None and time.monotonic() - self._token_at < 3600:
             return
         r = self.token()
         r.raise_for_status()
@@ -69,8 +69,7 @@ class AirflowApi:
         self._authenticate()
         kw.setdefault("timeout", 30)
         r = self.session.request(method, url, **kw)
-        stale = (r.status_code in {401, 403}
-                 and (self._form_login or (self.major >= 3 and "JWT" in r.text)))
+        stale = r.status_code in {401, 403} and (self.major < 3 or "JWT" in r.text)
         if stale:
             # signed with a secret the stack no longer has (down -v, a restore): log in again
             self._token_at = None

@@ -65,9 +65,8 @@ class Stack:
 
     def __init__(self, workdir: Path, *, env: dict[str, str] | None = None,
                  compose: list[str] | None = None, override_files: tuple[str, ...] = (),
-                 port: int | None = None, source: Path = REPO, api_as_the_ui: bool = False):
-        # source: the repo to copy (another checkout of it for a benchmark's baseline); api_as_the_ui:
-        # the REST client logs in as the UI does (support.api.AirflowApi), for timings
+                 port: int | None = None, source: Path = REPO):
+        # source: the repo to copy (another checkout of it for a benchmark's baseline)
         self.dir = copy_project(workdir / "project", source)
         self.project = f"alite-{uuid.uuid4().hex[:8]}"
         self.port = port or free_port()  # the host port of the UI and API (AIRFLOW_WEB_PORT)
@@ -76,7 +75,7 @@ class Stack:
         self.env = {**os.environ, "COMPOSE_PROJECT_NAME": self.project,
                     "AIRFLOW_WEB_PORT": str(self.port), **(env or {})}
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.api = AirflowApi(self.base_url, self.major, as_the_ui=api_as_the_ui)
+        self.api = AirflowApi(self.base_url, self.major)
 
     # --- compose ---------------------------------------------------------------------------------
     def compose_argv(self, *args: str) -> list[str]:
