@@ -8,7 +8,8 @@
 #                               per-installation keys once (Fernet, web/API secret key, and on
 #                               Airflow 3 the JWT secret), refuse a database that a newer Airflow
 #                               already migrated, then, as AIRFLOW_UID:0, migrate it
-#                               (`airflow db migrate`) and create the admin user from .env.
+#                               (`airflow db migrate`) and create the admin user from .env
+#                               unless it is there already.
 #   entrypoint.sh backup | restore FILE [--force]
 #                               backup and restore of the databases and keys (scripts/backup.sh).
 #   entrypoint.sh webserver     Airflow 2: the webserver; Airflow 3: `airflow api-server` (UI + API).
@@ -37,7 +38,7 @@ AIRFLOW_MAJOR="${AIRFLOW_MAJOR%%.*}"
 log() { printf 'airflow-lite: %s\n' "$*" >&2; }
 
 # shellcheck source=scripts/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # libpq_url
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # libpq_url, metadata_sql
 
 # pg_isready answers in milliseconds; the official check (`airflow db check`) costs a full
 # Airflow CLI start (3-5 s) in every container, so the compose file turns that one off.
@@ -161,19 +162,35 @@ run_init() {
     ensure_secret jwt_secret  # Airflow 3 signs the tokens of its API and of running tasks with it
     wait_for_database
     refuse_newer_database
+    local admin_exists=0
+    admin_user_exists && admin_exists=1
     # Run through the official /entrypoint, as AIRFLOW_UID:0 so nothing Airflow writes under logs/
     # belongs to root. setpriv (util-linux) needs no passwd entry for the uid; /entrypoint adds one.
     # Not via /entrypoint's _AIRFLOW_DB_MIGRATE switch: that one ignores a failed migration, and a
     # half-migrated database must stop the stack here, not later.
-    # `users create` is idempotent: a repeat says "already exist" and succeeds.
     exec setpriv --reuid="${AIRFLOW_UID}" --regid=0 --clear-groups \
-        env HOME=/home/airflow /entrypoint bash -c '
+        env HOME=/home/airflow AIRFLOW_LITE_ADMIN_EXISTS="${admin_exists}" /entrypoint bash -c '
         set -e
         airflow db migrate
+        if [[ "${AIRFLOW_LITE_ADMIN_EXISTS}" == 1 ]]; then
+            echo "airflow-lite: database migrated; admin user \"${_AIRFLOW_WWW_USER_USERNAME}\" ready (already there)"
+            exit 0
+        fi
         airflow users create --role Admin \
             --username "${_AIRFLOW_WWW_USER_USERNAME}" --password "${_AIRFLOW_WWW_USER_PASSWORD}" \
             --firstname Airflow --lastname Admin --email "${_AIRFLOW_WWW_USER_EMAIL:-admin@example.com}"
-        echo "airflow-lite: database migrated; admin user \"${_AIRFLOW_WWW_USER_USERNAME}\" ready"'
+        echo "airflow-lite: database migrated; admin user \"${_AIRFLOW_WWW_USER_USERNAME}\" ready (created)"'
+}
+
+# Is the admin user of .env already in the database (every start but the first)? Then init skips
+# `airflow users create`, an Airflow CLI start (~5 s on 3.3) that would only say "already exist": .env's
+# user is created once, never changed, and the roles' permissions are synced by the webserver or
+# api-server as it starts ([fab] update_fab_perms). A database without FAB's tables yet answers no.
+admin_user_exists() {
+    [[ "$(metadata_sql --set name="${_AIRFLOW_WWW_USER_USERNAME}" 2>/dev/null <<'SQL' || true
+SELECT count(*) FROM ab_user WHERE username = :'name'
+SQL
+)" == 1 ]]
 }
 
 # Airflow 3 parses DAG files in `airflow dag-processor`, a process of its own that 3.x needs even

@@ -50,6 +50,10 @@ def test_down_then_up_keeps_users_history_and_keys(stack, saved_state):
     stack.compose("down")
     stack.up()
     assert_state_kept(stack, saved_state)
+    # the new airflow-init found the admin user and skipped `airflow users create` (an Airflow start,
+    # which would have said "already exist")
+    init_log = stack.logs("airflow-init")
+    assert 'admin user "airflow" ready (already there)' in init_log and "already exist" not in init_log
 
 
 @pytest.mark.airflow3_only

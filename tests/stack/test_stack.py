@@ -50,7 +50,7 @@ def test_every_container_is_healthy(stack):
 def test_init_ran_once_and_succeeded(stack):
     (cid,) = stack.container_ids("airflow-init", all_states=True)
     assert stack.inspect(cid, "{{.State.Status}} {{.State.ExitCode}}") == "exited 0"
-    assert 'admin user "airflow" ready' in stack.logs("airflow-init")
+    assert 'admin user "airflow" ready (created)' in stack.logs("airflow-init")
 
 
 def test_airflow_containers_run_as_airflow_uid_group_0(stack):
