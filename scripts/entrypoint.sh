@@ -162,24 +162,22 @@ run_init() {
     ensure_secret jwt_secret  # Airflow 3 signs the tokens of its API and of running tasks with it
     wait_for_database
     refuse_newer_database
-    local admin_exists=0
-    admin_user_exists && admin_exists=1
+    local admin="created"
+    admin_user_exists && admin="already there"
     # Run through the official /entrypoint, as AIRFLOW_UID:0 so nothing Airflow writes under logs/
     # belongs to root. setpriv (util-linux) needs no passwd entry for the uid; /entrypoint adds one.
     # Not via /entrypoint's _AIRFLOW_DB_MIGRATE switch: that one ignores a failed migration, and a
     # half-migrated database must stop the stack here, not later.
     exec setpriv --reuid="${AIRFLOW_UID}" --regid=0 --clear-groups \
-        env HOME=/home/airflow AIRFLOW_LITE_ADMIN_EXISTS="${admin_exists}" /entrypoint bash -c '
+        env HOME=/home/airflow AIRFLOW_LITE_ADMIN="${admin}" /entrypoint bash -c '
         set -e
         airflow db migrate
-        if [[ "${AIRFLOW_LITE_ADMIN_EXISTS}" == 1 ]]; then
-            echo "airflow-lite: database migrated; admin user \"${_AIRFLOW_WWW_USER_USERNAME}\" ready (already there)"
-            exit 0
+        if [[ "${AIRFLOW_LITE_ADMIN}" == created ]]; then
+            airflow users create --role Admin \
+                --username "${_AIRFLOW_WWW_USER_USERNAME}" --password "${_AIRFLOW_WWW_USER_PASSWORD}" \
+                --firstname Airflow --lastname Admin --email "${_AIRFLOW_WWW_USER_EMAIL:-admin@example.com}"
         fi
-        airflow users create --role Admin \
-            --username "${_AIRFLOW_WWW_USER_USERNAME}" --password "${_AIRFLOW_WWW_USER_PASSWORD}" \
-            --firstname Airflow --lastname Admin --email "${_AIRFLOW_WWW_USER_EMAIL:-admin@example.com}"
-        echo "airflow-lite: database migrated; admin user \"${_AIRFLOW_WWW_USER_USERNAME}\" ready (created)"'
+        echo "airflow-lite: database migrated; admin user \"${_AIRFLOW_WWW_USER_USERNAME}\" ready (${AIRFLOW_LITE_ADMIN})"'
 }
 
 # Is the admin user of .env already in the database (every start but the first)? Then init skips
